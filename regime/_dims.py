@@ -1,0 +1,36 @@
+"""One vocabulary: dimension, coordinate and column names used across the package."""
+
+from __future__ import annotations
+
+# xarray / ArviZ dimensions
+MONTH = "month"
+SERIES = "series"
+REGIME = "regime"
+REGIME_TO = "regime_to"
+CHAIN = "chain"
+DRAW = "draw"
+SAMPLE = "sample"
+SCENARIO = "scenario"
+EXOG = "exog"
+TVTP = "tvtp"
+QUANTILE = "quantile"
+
+# panel columns (units in the comment; "pp" = percentage points)
+FEDFUNDS = "fedfunds"  # effective fed funds rate, monthly average, %
+FEDFUNDS_CHG6 = "fedfunds_chg6"  # 6-month change, pp
+FEDFUNDS_CHG12 = "fedfunds_chg12"  # 12-month change, pp
+CPI_YOY = "cpi_yoy"  # headline CPI, year-over-year, %
+CPI_3M = "cpi_3m_ann"  # headline CPI, 3-month change annualised, %
+CORE_YOY = "core_yoy"  # core inflation YoY, % (optional)
+CORE_3M = "core_3m_ann"  # core inflation 3-month annualised, % (optional)
+USD = "usd"  # broad dollar index (spliced), level in DTWEXBGS units
+USD_YOY = "usd_yoy"  # broad dollar YoY change, %
+REL_RETURN = "rel_return"  # small-cap minus large-cap return, % per month
+RECON = "recon"  # 1.0 in reconstitution months, else 0.0
+
+POLICY = "policy"  # easing / holding / tightening
+INFLATION = "inflation"  # high / low
+DOLLAR = "dollar"  # strong / weak
+LABEL = "label"  # "policy|inflation|dollar"
+
+MACRO_FEATURES = (FEDFUNDS, FEDFUNDS_CHG6, FEDFUNDS_CHG12, CPI_YOY, CPI_3M, USD_YOY)

@@ -1,0 +1,226 @@
+"""Command-line interface (Typer). Thin: parses arguments, calls the library, prints.
+
+Exit codes: 0 ok, 2 bad input, 3 model failed its diagnostics, 4 data source
+unavailable. Errors print one sentence; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from regime import pipeline
+from regime.config import Config, load_config
+from regime.data.csvimport import read_file
+from regime.errors import BadInputError, RegimeError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Macro-regime scenario analysis of small-cap relative returns.")
+data_app = typer.Typer(no_args_is_help=True, help="Pull, import, inspect and transform data.")
+app.add_typer(data_app, name="data")
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+_STATE = {"debug": False}
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Cache directory (else config, $REGIME_CACHE_DIR, user dir)."),
+]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    _STATE["debug"] = debug
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    root = logging.getLogger("regime")
+    root.handlers[:] = [RichHandler(console=err_console, show_path=False, show_time=False)]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def _config(path: Path | None) -> Config:
+    if path is None and Path("configs/default.yaml").exists():
+        path = Path("configs/default.yaml")
+    return load_config(path)
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                    console=err_console, transient=False)
+
+
+# --------------------------------------------------------------------------- data
+
+
+@data_app.command("pull")
+def data_pull(
+    config: ConfigOpt = None,
+    cache_dir: CacheOpt = None,
+    refresh: Annotated[bool, typer.Option(help="Refetch even when cached.")] = False,
+    offline: Annotated[bool, typer.Option(help="Never touch the network.")] = False,
+) -> None:
+    """Fetch the configured series (FRED, Ken French) into the cache."""
+    cfg = _config(config)
+    cache = pipeline.cache_for(cfg, cache_dir)
+    key = pipeline.resolve_api_key(cfg)
+    with _progress() as prog:
+        task = prog.add_task("pulling", total=len(cfg.data.series))
+
+        def tick(sid: str) -> None:
+            prog.update(task, description=f"pulling {sid}",
+                        completed=[s.id for s in cfg.data.series].index(sid))
+
+        series = pipeline.load_series(cfg, cache, offline=offline, refresh=refresh,
+                                      api_key=key, progress=tick)
+        prog.update(task, completed=len(cfg.data.series), description="pulled")
+    _show_table(series.values(), title=f"cache {cache.directory}")
+
+
+@data_app.command("import")
+def data_import(
+    files: Annotated[list[Path], typer.Argument(help="FRED CSV, FRED-MD, Ken French CSV/zip.")],
+    series_id: Annotated[str | None, typer.Option(help="Series id (or Ken French dataset).")] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Replace a cached series instead of extending its history.")
+    ] = False,
+    config: ConfigOpt = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Import downloaded files into the cache (all files parse before anything is written).
+
+    A series already cached (or imported earlier in the same call) keeps its
+    older history: the new file wins from its first month on, earlier months
+    are chained on growth rates. --replace drops the old copy instead.
+    """
+    cfg = _config(config)
+    cache = pipeline.cache_for(cfg, cache_dir)
+    if series_id and len(files) > 1:
+        raise BadInputError("--series-id applies to one file; import the files one at a time.")
+    parsed = [s for f in files for s in read_file(f, series_id=series_id)]
+    cache.check_writable()
+    stored = pipeline.import_series(cache, parsed, replace=replace)
+    _show_table(stored, title=f"imported into {cache.directory}")
+
+
+@data_app.command("show")
+def data_show(config: ConfigOpt = None, cache_dir: CacheOpt = None) -> None:
+    """List the cached series with their provenance."""
+    cfg = _config(config)
+    cache = pipeline.cache_for(cfg, cache_dir)
+    ids = cache.ids()
+    if not ids:
+        console.print(f"The cache {cache.directory} is empty; run `regime data pull` "
+                      "or `regime data import FILE`.")
+        return
+    _show_table([cache.get(i) for i in ids], title=f"cache {cache.directory}")
+
+
+@data_app.command("panel")
+def data_panel(
+    out: Annotated[Path | None, typer.Option("--out", help="Write to .csv or .parquet.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Build as of this month (YYYY-MM).")] = None,
+    synthetic: Annotated[bool, typer.Option(help="Use the synthetic demo sample.")] = False,
+    config: ConfigOpt = None,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Build the monthly feature panel from the cache (no network)."""
+    cfg = _config(config)
+    if synthetic:
+        series = pipeline.synthetic_series()
+    else:
+        series = pipeline.load_series(cfg, pipeline.cache_for(cfg, cache_dir), offline=True)
+    panel = pipeline.panel_for(cfg, series, as_of=as_of)
+    if out is not None:
+        pipeline.write_panel(panel, out)
+        console.print(f"wrote {out} ({len(panel.frame)} months, {panel.meta.start}.."
+                      f"{panel.meta.end})")
+    _show_panel(panel)
+
+
+def _show_table(series: object, title: str) -> None:
+    table = Table(title=title)
+    for col in ("series", "source", "first", "last", "rows", "missing", "fetched-at / vintage"):
+        table.add_column(col)
+    for s in series:  # type: ignore[attr-defined]
+        m = s.meta
+        miss = ", ".join(m.missing[:3]) + (" ..." if len(m.missing) > 3 else "")
+        table.add_row(m.series_id, m.source + (" (SYNTHETIC)" if m.synthetic else ""), s.first,
+                      s.last, str(m.rows), miss or "-", m.vintage or m.fetched_at or "-")
+    console.print(table)
+
+
+def _show_panel(panel: pipeline.Panel) -> None:
+    meta = panel.meta
+    if meta.synthetic:
+        console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
+    console.print(f"panel {meta.start}..{meta.end}, {len(panel.frame)} months")
+    for sid, months in meta.missing.items():
+        if months:
+            how = "filled by interpolation" if sid in meta.filled else "left missing"
+            console.print(f"  missing {sid}: {', '.join(months)} ({how})")
+    table = Table()
+    summary = pipeline.panel_summary(panel)
+    table.add_column("column")
+    for c in summary.columns:
+        table.add_column(c, justify="right")
+    for name, row in summary.iterrows():
+        table.add_row(str(name), *(f"{v:.3g}" for v in row))
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@app.command("demo")
+def demo(
+    config: ConfigOpt = None,
+) -> None:
+    """Run the pipeline offline on the synthetic sample."""
+    cfg = _config(config)
+    series = pipeline.synthetic_series()
+    panel = pipeline.panel_for(cfg, series)
+    _show_panel(panel)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app and map errors to exit codes."""
+    _STATE["debug"] = False
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="regime", standalone_mode=False)
+    except RegimeError as exc:
+        if _STATE["debug"]:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.TyperException as exc:  # usage errors from the vendored click
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            err_console.print(f"error: {exc.format_message()}")
+        return 2
+    except typer.Abort:
+        return 130
+    return 0
+
+
+def run() -> None:  # console script
+    sys.exit(main())
+

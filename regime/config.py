@@ -1,0 +1,246 @@
+"""Validated configuration (pydantic specs) and ``load_config``.
+
+Every YAML file passes through these models with ``extra="forbid"``: an unknown
+key is named with a "did you mean" hint and all problems are reported in one
+message. Inside the package, code trusts the validated spec.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import types
+import typing
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from regime import _dims as D
+from regime.errors import BadInputError
+
+
+class Spec(BaseModel):
+    """Base: unknown keys are errors, specs are immutable once validated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SeriesSpec(Spec):
+    """One input series and how it enters the panel."""
+
+    id: str = Field(description="FRED series id, Ken French dataset name, or imported id")
+    source: Literal["fred", "french", "file"] = "fred"
+    release_lag_months: int = Field(
+        0, ge=0, le=12, description="months after the reference month until publication"
+    )
+    fill: Literal["none", "interpolate"] = Field(
+        "none", description="policy for missing months: none (report) or interpolate (logged)"
+    )
+
+
+class FredSpec(Spec):
+    """FRED access: official API when a key is set, keyless CSV otherwise."""
+
+    api_key: SecretStr | None = Field(None, description="else FRED_API_KEY from the environment")
+    as_of: date | None = Field(None, description="point-in-time (ALFRED) vintage date")
+    requests_per_second: float = Field(2.0, gt=0, le=2.0)
+    max_retries: int = Field(5, ge=0, le=10)
+    backoff_seconds: float = Field(1.0, ge=0)
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
+class DataSpec(Spec):
+    cache_dir: Path | None = Field(None, description="else REGIME_CACHE_DIR, else user cache dir")
+    start: str = Field("1973-01", description="first month kept (YYYY-MM)")
+    series: tuple[SeriesSpec, ...] = (
+        SeriesSpec(id="FEDFUNDS"),
+        SeriesSpec(id="CPIAUCSL", release_lag_months=1, fill="interpolate"),
+        SeriesSpec(id="TWEXBMTH"),
+        SeriesSpec(id="DTWEXBGS"),
+        SeriesSpec(id="F-F_Research_Data_Factors", source="french"),
+    )
+    fred: FredSpec = FredSpec()
+
+    @field_validator("start")
+    @classmethod
+    def _month(cls, v: str) -> str:
+        try:
+            date.fromisoformat(f"{v}-01")
+        except ValueError as exc:
+            raise ValueError(f"expected YYYY-MM, got {v!r}") from exc
+        return v
+
+    def lag(self, series_id: str) -> int:
+        for s in self.series:
+            if s.id == series_id:
+                return s.release_lag_months
+        return 0
+
+    def fill(self, series_id: str) -> str:
+        for s in self.series:
+            if s.id == series_id:
+                return s.fill
+        return "none"
+
+
+class RelativeReturnSpec(Spec):
+    """How the small-cap relative return (% per month) is built."""
+
+    kind: Literal["smb", "decile_spread", "prices"] = "smb"
+    small: str | None = Field(None, description="price series id of the small-cap leg (prices)")
+    large: str | None = Field(None, description="price series id of the large-cap leg (prices)")
+
+
+class RegimeRuleSpec(Spec):
+    """Thresholds of the rule-based regime labels."""
+
+    easing_below_pp: float = Field(-0.25, description="6-month Fed funds change at or below")
+    tightening_above_pp: float = Field(0.25, description="6-month Fed funds change at or above")
+    inflation_high_above_pct: float = Field(3.0, description="CPI YoY at or above is 'high'")
+    dollar_strong_above_pct: float = Field(0.0, description="dollar YoY above is 'strong'")
+
+
+class FeatureSpec(Spec):
+    policy_rate: str = "FEDFUNDS"
+    inflation: str = "CPIAUCSL"
+    core_inflation: str | None = Field(None, description="e.g. CPILFESL or PCEPILFE")
+    dollar: tuple[str, ...] = Field(
+        ("TWEXBMTH", "DTWEXBGS"), description="oldest first; spliced on log changes"
+    )
+    factors: str = "F-F_Research_Data_Factors"
+    size_portfolios: str = "Portfolios_Formed_on_ME"
+    relative_return: RelativeReturnSpec = RelativeReturnSpec()
+    regimes: RegimeRuleSpec = RegimeRuleSpec()
+    recon_first_year: int = Field(1989, description="first June reconstitution in the window")
+    semiannual_from: str = Field("2026-12", description="first December reconstitution")
+
+
+class ModelSpec(Spec):
+    kind: Literal["markov", "observed"] = "markov"
+    k_regimes: int = Field(2, ge=2, le=6)
+    tvtp_features: tuple[str, ...] = (D.FEDFUNDS_CHG6, D.CPI_YOY, D.USD_YOY)
+    exog: tuple[str, ...] = ()
+    switching_variance: bool = True
+    switching_exog: bool = True
+    emission: Literal["normal", "studentt"] = "normal"
+    order_by: Literal["mean", "sigma"] = "sigma"
+    recon_effect: Literal["none", "shared", "switching"] = "shared"
+    observed_labels: Literal["rules", "gmm"] = "rules"
+    priors: dict[str, dict[str, float]] = Field(default_factory=dict)
+    draws: int = Field(1000, ge=50)
+    tune: int = Field(1000, ge=50)
+    chains: int = Field(2, ge=1)
+    seed: int = 0
+    n_starts: int = Field(16, ge=1)
+    sampler: Literal["nutpie", "pymc"] = "nutpie"
+    holdout_years: int = Field(5, ge=0)
+    allow_unconverged: bool = False
+
+
+class ReportSpec(Spec):
+    out_dir: Path = Path("reports")
+    models_dir: Path = Path("models")
+
+
+class Config(Spec):
+    data: DataSpec = DataSpec()
+    features: FeatureSpec = FeatureSpec()
+    model: ModelSpec = ModelSpec()
+    report: ReportSpec = ReportSpec()
+
+    def spec_hash(self) -> str:
+        """Stable hash of the whole configuration (secrets excluded)."""
+        return stable_hash(self.model_dump(mode="json", exclude={"data": {"fred": {"api_key"}}}))
+
+
+def stable_hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The model classes reachable from an annotation (through Optional, tuple, dict...)."""
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return [annotation]
+    out: list[Any] = []
+    for arg in typing.get_args(annotation):
+        if arg is not Ellipsis and arg is not type(None):
+            out.extend(_unwrap(arg))
+    if origin in (typing.Union, types.UnionType):
+        return out
+    return out
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the (nested) model found at ``loc`` below ``model``."""
+    current: list[Any] = [model]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        nxt: list[Any] = []
+        for m in current:
+            if isinstance(m, type) and issubclass(m, BaseModel) and part in m.model_fields:
+                nxt.extend(_unwrap(m.model_fields[part].annotation))
+        current = nxt
+    names: list[str] = []
+    for m in current:
+        if isinstance(m, type) and issubclass(m, BaseModel):
+            names.extend(m.model_fields)
+    return names
+
+
+def format_validation_error(exc: ValidationError, model: type[BaseModel], source: str) -> str:
+    """All problems of ``exc`` in one message, unknown keys with a "did you mean" hint."""
+    parts = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            known = _fields_at(model, loc[:-1])
+            hint = difflib.get_close_matches(key, known, n=1)
+            msg = f"unknown key '{where}'" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+        else:
+            msg = f"'{where}': {err['msg']}"
+        parts.append(msg)
+    return f"{source} is invalid: " + "; ".join(parts) + "."
+
+
+def validate(model: type[Spec], raw: Any, source: str) -> Any:
+    try:
+        return model.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        raise BadInputError(format_validation_error(exc, model, source)) from None
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise BadInputError(f"Config file {path} does not exist.") from None
+    except OSError as exc:
+        raise BadInputError(f"Config file {path} cannot be read: {exc.strerror}.") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise BadInputError(f"Config file {path} is not valid YAML{where}.") from None
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Load and validate a config file; ``None`` gives the built-in defaults."""
+    if path is None:
+        return Config()
+    raw = read_yaml(Path(path))
+    if raw is not None and not isinstance(raw, dict):
+        raise BadInputError(f"Config file {path} must hold a mapping at the top level.")
+    cfg: Config = validate(Config, raw, f"Config file {path}")
+    return cfg

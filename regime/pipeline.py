@@ -1,0 +1,91 @@
+"""Pipeline stages wired together: what the CLI's ``data``, ``run`` and ``demo`` call."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pandas as pd
+import requests
+
+from regime._io import atomic_write_bytes
+from regime.config import Config
+from regime.data.base import SeriesData, merge_history
+from regime.data.cache import Cache, CacheCorruptError, default_cache_dir
+from regime.data.pull import pull
+from regime.data.sample import simulate_sample
+from regime.errors import BadInputError
+from regime.features.panel import Panel, build_panel
+
+FRED_KEY_ENV = "FRED_API_KEY"
+
+
+def resolve_api_key(cfg: Config, environ: Mapping[str, str] | None = None) -> str | None:
+    """The FRED key from the config, else ``$FRED_API_KEY``; ``None`` means keyless."""
+    if cfg.data.fred.api_key is not None:
+        return cfg.data.fred.api_key.get_secret_value() or None
+    env = os.environ if environ is None else environ
+    return env.get(FRED_KEY_ENV) or None
+
+
+def cache_for(cfg: Config, cache_dir: Path | None = None,
+              environ: Mapping[str, str] | None = None) -> Cache:
+    return Cache(cache_dir or default_cache_dir(cfg.data.cache_dir, environ))
+
+
+def load_series(
+    cfg: Config,
+    cache: Cache,
+    *,
+    offline: bool = False,
+    refresh: bool = False,
+    api_key: str | None = None,
+    session: requests.Session | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, SeriesData]:
+    return pull(cfg.data, cache, api_key=api_key, session=session, refresh=refresh,
+                offline=offline, progress=progress)
+
+
+def import_series(cache: Cache, parsed: list[SeriesData], *, replace: bool = False
+                  ) -> list[SeriesData]:
+    """Store parsed series; unless ``replace``, extend what is cached (see ``merge_history``)."""
+    merged: dict[str, SeriesData] = {}
+    for s in parsed:
+        sid = s.meta.series_id
+        previous = merged.get(sid)
+        if previous is None and not replace and cache.has(sid):
+            try:
+                previous = cache.get(sid)
+            except CacheCorruptError:
+                previous = None  # a damaged entry is replaced, never merged
+        merged[sid] = s if previous is None or replace else merge_history(previous, s)
+    return [cache.put(s) for s in merged.values()]
+
+
+def synthetic_series(seed: int = 20260101) -> dict[str, SeriesData]:
+    series, _ = simulate_sample(seed=seed)
+    return series
+
+
+def panel_for(cfg: Config, series: Mapping[str, SeriesData], as_of: str | None = None) -> Panel:
+    return build_panel(series, cfg.features, cfg.data, as_of=as_of)
+
+
+def write_panel(panel: Panel, out: Path) -> None:
+    """Write the panel as CSV or Parquet (by suffix), atomically."""
+    frame = panel.frame.copy()
+    frame.index = frame.index.astype(str)
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        atomic_write_bytes(out, frame.to_csv().encode())
+    elif suffix in (".parquet", ".pq"):
+        atomic_write_bytes(out, frame.to_parquet())
+    else:
+        raise BadInputError(f"Output file {out} must end in .csv or .parquet.")
+
+
+def panel_summary(panel: Panel) -> pd.DataFrame:
+    f = panel.frame.select_dtypes("number")
+    return f.describe().T[["count", "mean", "std", "min", "max"]]
