@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -22,8 +23,11 @@ from regime.config import Config, load_config
 from regime.data.csvimport import read_file
 from regime.errors import BadInputError, RegimeError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Macro-regime scenario analysis of small-cap relative returns.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Macro-regime scenario analysis of small-cap relative returns.",
+)
 data_app = typer.Typer(no_args_is_help=True, help="Pull, import, inspect and transform data.")
 app.add_typer(data_app, name="data")
 
@@ -58,9 +62,15 @@ def _config(path: Path | None) -> Config:
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                    console=err_console, transient=False)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )
 
 
 # --------------------------------------------------------------------------- data
@@ -81,11 +91,15 @@ def data_pull(
         task = prog.add_task("pulling", total=len(cfg.data.series))
 
         def tick(sid: str) -> None:
-            prog.update(task, description=f"pulling {sid}",
-                        completed=[s.id for s in cfg.data.series].index(sid))
+            prog.update(
+                task,
+                description=f"pulling {sid}",
+                completed=[s.id for s in cfg.data.series].index(sid),
+            )
 
-        series = pipeline.load_series(cfg, cache, offline=offline, refresh=refresh,
-                                      api_key=key, progress=tick)
+        series = pipeline.load_series(
+            cfg, cache, offline=offline, refresh=refresh, api_key=key, progress=tick
+        )
         prog.update(task, completed=len(cfg.data.series), description="pulled")
     _show_table(series.values(), title=f"cache {cache.directory}")
 
@@ -93,7 +107,9 @@ def data_pull(
 @data_app.command("import")
 def data_import(
     files: Annotated[list[Path], typer.Argument(help="FRED CSV, FRED-MD, Ken French CSV/zip.")],
-    series_id: Annotated[str | None, typer.Option(help="Series id (or Ken French dataset).")] = None,
+    series_id: Annotated[
+        str | None, typer.Option(help="Series id (or Ken French dataset).")
+    ] = None,
     replace: Annotated[
         bool, typer.Option(help="Replace a cached series instead of extending its history.")
     ] = False,
@@ -123,8 +139,10 @@ def data_show(config: ConfigOpt = None, cache_dir: CacheOpt = None) -> None:
     cache = pipeline.cache_for(cfg, cache_dir)
     ids = cache.ids()
     if not ids:
-        console.print(f"The cache {cache.directory} is empty; run `regime data pull` "
-                      "or `regime data import FILE`.")
+        console.print(
+            f"The cache {cache.directory} is empty; run `regime data pull` "
+            "or `regime data import FILE`."
+        )
         return
     _show_table([cache.get(i) for i in ids], title=f"cache {cache.directory}")
 
@@ -146,8 +164,9 @@ def data_panel(
     panel = pipeline.panel_for(cfg, series, as_of=as_of)
     if out is not None:
         pipeline.write_panel(panel, out)
-        console.print(f"wrote {out} ({len(panel.frame)} months, {panel.meta.start}.."
-                      f"{panel.meta.end})")
+        console.print(
+            f"wrote {out} ({len(panel.frame)} months, {panel.meta.start}..{panel.meta.end})"
+        )
     _show_panel(panel)
 
 
@@ -158,8 +177,15 @@ def _show_table(series: object, title: str) -> None:
     for s in series:  # type: ignore[attr-defined]
         m = s.meta
         miss = ", ".join(m.missing[:3]) + (" ..." if len(m.missing) > 3 else "")
-        table.add_row(m.series_id, m.source + (" (SYNTHETIC)" if m.synthetic else ""), s.first,
-                      s.last, str(m.rows), miss or "-", m.vintage or m.fetched_at or "-")
+        table.add_row(
+            m.series_id,
+            m.source + (" (SYNTHETIC)" if m.synthetic else ""),
+            s.first,
+            s.last,
+            str(m.rows),
+            miss or "-",
+            m.vintage or m.fetched_at or "-",
+        )
     console.print(table)
 
 
@@ -205,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     except RegimeError as exc:
         if _STATE["debug"]:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
@@ -223,4 +251,3 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:  # console script
     sys.exit(main())
-

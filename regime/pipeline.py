@@ -29,8 +29,9 @@ def resolve_api_key(cfg: Config, environ: Mapping[str, str] | None = None) -> st
     return env.get(FRED_KEY_ENV) or None
 
 
-def cache_for(cfg: Config, cache_dir: Path | None = None,
-              environ: Mapping[str, str] | None = None) -> Cache:
+def cache_for(
+    cfg: Config, cache_dir: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Cache:
     return Cache(cache_dir or default_cache_dir(cfg.data.cache_dir, environ))
 
 
@@ -44,12 +45,20 @@ def load_series(
     session: requests.Session | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, SeriesData]:
-    return pull(cfg.data, cache, api_key=api_key, session=session, refresh=refresh,
-                offline=offline, progress=progress)
+    return pull(
+        cfg.data,
+        cache,
+        api_key=api_key,
+        session=session,
+        refresh=refresh,
+        offline=offline,
+        progress=progress,
+    )
 
 
-def import_series(cache: Cache, parsed: list[SeriesData], *, replace: bool = False
-                  ) -> list[SeriesData]:
+def import_series(
+    cache: Cache, parsed: list[SeriesData], *, replace: bool = False
+) -> list[SeriesData]:
     """Store parsed series; unless ``replace``, extend what is cached (see ``merge_history``)."""
     merged: dict[str, SeriesData] = {}
     for s in parsed:

@@ -69,8 +69,10 @@ class SeriesData:
 
     def to_csv_bytes(self) -> bytes:
         s = self.values
-        idx = [str(p) for p in s.index] if self.meta.frequency == "M" else list(
-            pd.DatetimeIndex(s.index).strftime("%Y-%m-%d")
+        idx = (
+            [str(p) for p in s.index]
+            if self.meta.frequency == "M"
+            else list(pd.DatetimeIndex(s.index).strftime("%Y-%m-%d"))
         )
         buf = io.StringIO()
         buf.write("date,value\n")
@@ -144,9 +146,8 @@ def merge_history(a: SeriesData, b: SeriesData) -> SeriesData:
     if join in o.index and o[join] != 0:
         factor = float(n[join] / o[join])
     values = pd.concat([earlier * factor, new.values[new.values.index >= join]]).sort_index()
-    note = (
-        f"history before {str(join)[:10]} from {old.meta.origin}"
-        + (f", chained on growth rates (x{factor:.6f})" if factor != 1.0 else "")
+    note = f"history before {str(join)[:10]} from {old.meta.origin}" + (
+        f", chained on growth rates (x{factor:.6f})" if factor != 1.0 else ""
     )
     meta = replace(new.meta, notes=(*old.meta.notes, *new.meta.notes, note))
     return SeriesData(values.rename(sid), meta).finalized()

@@ -47,7 +47,7 @@ def default_cache_dir(
 
 
 def cache_key(series_id: str) -> str:
-    """File-safe key of a series id (``F-F_Research_Data_Factors:SMB`` -> ``F-F_Research...__SMB``)."""
+    """File-safe key of a series id (``:`` becomes ``__``, other unsafe characters ``_``)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", series_id.replace(":", "__"))
 
 
@@ -102,9 +102,9 @@ class Cache:
         frame = pd.read_csv(io.BytesIO(body), dtype={"date": str}, keep_default_na=False)
         values = pd.to_numeric(frame["value"].replace("", float("nan")), errors="coerce")
         if meta.frequency == "M":
-            index: pd.Index = pd.PeriodIndex(frame["date"], freq="M")
+            index: pd.Index = pd.PeriodIndex(frame["date"].to_numpy(), freq="M")
         else:
-            index = pd.DatetimeIndex(pd.to_datetime(frame["date"], format="%Y-%m-%d"))
+            index = pd.DatetimeIndex(pd.to_datetime(frame["date"].to_numpy(), format="%Y-%m-%d"))
         if len(frame) != meta.rows:
             raise CacheCorruptError(
                 f"Cache file {data_path} for series {series_id} has {len(frame)} rows, "

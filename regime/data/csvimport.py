@@ -6,7 +6,8 @@ or monthly. Ken French CSVs have a blank first header cell, ``YYYYMM`` dates,
 sometimes several blocks (annual, equal-weighted) and spreadsheet-mangled
 column names (``2-Dec`` for ``Dec 2``). FRED-MD has ``sasdate`` and a
 ``Transform:`` row; its columns are imported as ``FRED-MD:<mnemonic>`` so they
-never overwrite the FRED series of the same name. Every problem is one sentence naming the file and line.
+never overwrite the FRED series of the same name. Every problem is one
+sentence naming the file and line.
 """
 
 from __future__ import annotations
@@ -182,9 +183,7 @@ def _build(
 ) -> SeriesData:
     dup = idx[idx.duplicated()]
     if len(dup):
-        raise BadInputError(
-            f"File {path} has duplicated date {dup[0].date()} for series {sid}."
-        )
+        raise BadInputError(f"File {path} has duplicated date {dup[0].date()} for series {sid}.")
     s = pd.Series(np.asarray(values, dtype=float), index=idx).sort_index()
     if is_monthly(pd.DatetimeIndex(s.index)):
         s.index = pd.PeriodIndex(pd.DatetimeIndex(s.index), freq="M")
@@ -222,8 +221,15 @@ def read_fred_md_text(text: str, path: Path, *, now: Callable[[], str] = _now) -
         if bad.any():
             raise BadInputError(f"File {path} has a non-numeric value in column {col!r}.")
         out.append(
-            _build(idx, list(vals), path, f"FRED-MD:{col}", source="fred-md", now=now,
-                   title=f"FRED-MD {col}")
+            _build(
+                idx,
+                list(vals),
+                path,
+                f"FRED-MD:{col}",
+                source="fred-md",
+                now=now,
+                title=f"FRED-MD {col}",
+            )
         )
     return out
 

@@ -135,8 +135,9 @@ class FredClient:
             for attempt in range(self.max_retries + 1):
                 if attempt:
                     delay = self.backoff * 2 ** (attempt - 1)
-                    log.info("FRED %s for %s: retry %d in %.1fs", last_problem, series_id,
-                             attempt, delay)
+                    log.info(
+                        "FRED %s for %s: retry %d in %.1fs", last_problem, series_id, attempt, delay
+                    )
                     self.sleep(delay)
                 self._throttle()
                 self.requests_made += 1

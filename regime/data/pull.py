@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import requests
@@ -45,7 +46,6 @@ def _fetch(
             "run `regime data import FILE`."
         )
     if api_key:
-        kwargs = {} if sleep is None else {"sleep": sleep}
         client = FredClient(
             api_key,
             session=session,
@@ -53,7 +53,7 @@ def _fetch(
             max_retries=data.fred.max_retries,
             backoff_seconds=data.fred.backoff_seconds,
             timeout_seconds=data.fred.timeout_seconds,
-            **kwargs,
+            sleep=sleep or time.sleep,
         )
         return [client.observations(spec.id, as_of=data.fred.as_of)]
     if data.fred.as_of is not None:
@@ -61,8 +61,14 @@ def _fetch(
             "data.fred.as_of asks for a point-in-time FRED vintage, which needs an API key; "
             "set FRED_API_KEY."
         )
-    return [fetch_keyless(spec.id, session=session, max_retries=data.fred.max_retries,
-                          pause=data.fred.backoff_seconds)]
+    return [
+        fetch_keyless(
+            spec.id,
+            session=session,
+            max_retries=data.fred.max_retries,
+            pause=data.fred.backoff_seconds,
+        )
+    ]
 
 
 def pull(

@@ -64,7 +64,9 @@ class SampleParams:
 
 
 def simulate_sample(
-    start: str = "1973-01", end: str = "2025-12", seed: int = 20260101,
+    start: str = "1973-01",
+    end: str = "2025-12",
+    seed: int = 20260101,
     params: SampleParams | None = None,
 ) -> tuple[dict[str, SeriesData], np.ndarray]:
     """Simulate the demo series; also returns the true regime path (0 calm, 1 stress)."""
@@ -79,17 +81,22 @@ def simulate_sample(
     trend[0], fed[0], dusd[0] = 6.0, 6.0, 0.0
     for t in range(n):
         if t:
-            trend[t] = p.infl_trend_mean + p.infl_trend_phi * (
-                trend[t - 1] - p.infl_trend_mean
-            ) + p.infl_trend_sd * rng.standard_normal()
+            trend[t] = (
+                p.infl_trend_mean
+                + p.infl_trend_phi * (trend[t - 1] - p.infl_trend_mean)
+                + p.infl_trend_sd * rng.standard_normal()
+            )
             target = p.fed_intercept + p.fed_infl_loading * trend[t]
             fed[t] = max(
                 0.05,
-                p.fed_phi * fed[t - 1] + (1 - p.fed_phi) * target
+                p.fed_phi * fed[t - 1]
+                + (1 - p.fed_phi) * target
                 + p.fed_sd * rng.standard_normal(),
             )
-            dusd[t] = p.usd_drift + p.usd_phi * (dusd[t - 1] - p.usd_drift) + (
-                p.usd_sd * rng.standard_normal()
+            dusd[t] = (
+                p.usd_drift
+                + p.usd_phi * (dusd[t - 1] - p.usd_drift)
+                + (p.usd_sd * rng.standard_normal())
             )
         infl[t] = trend[t] + p.infl_noise_sd * rng.standard_normal()
     cpi = 30.0 * np.exp(np.cumsum(infl / 1200.0))

@@ -116,8 +116,9 @@ def rule_labels(frame: pd.DataFrame, features: FeatureSpec) -> pd.DataFrame:
     r = features.regimes
     chg = frame[D.FEDFUNDS_CHG6]
     policy = np.where(
-        chg <= r.easing_below_pp, "easing", np.where(chg >= r.tightening_above_pp, "tightening",
-                                                     "holding")
+        chg <= r.easing_below_pp,
+        "easing",
+        np.where(chg >= r.tightening_above_pp, "tightening", "holding"),
     )
     infl = np.where(frame[D.CPI_YOY] >= r.inflation_high_above_pct, "high", "low")
     usd = np.where(frame[D.USD_YOY] > r.dollar_strong_above_pct, "strong", "weak")
@@ -163,8 +164,12 @@ def build_panel(
             monthly, done = T.interpolate_gaps(monthly)
             if done:
                 filled[sid] = done
-                log.warning("Series %s: filled missing month(s) %s by linear interpolation "
-                            "of the level (data.series fill policy).", sid, ", ".join(done))
+                log.warning(
+                    "Series %s: filled missing month(s) %s by linear interpolation "
+                    "of the level (data.series fill policy).",
+                    sid,
+                    ", ".join(done),
+                )
         lag = data.lag(sid)
         lags[sid] = lag
         used.append(sid)
@@ -196,7 +201,7 @@ def build_panel(
             raise BadInputError(f"Dollar series {sid} cannot be spliced: {exc}.") from None
     cols[D.USD] = usd
     cols[D.USD_YOY] = T.yoy_pct(usd)
-    cols[D.REL_RETURN] = _relative_return(series, features, prepared)
+    cols[D.REL_RETURN] = _relative_return(series, features, prepared, cutoff)
 
     # the panel ends at the last month every input reaches (after release lags)
     ends = [s.dropna().index[-1] for s in (fed, cpi, usd, cols[D.REL_RETURN])]
@@ -225,8 +230,13 @@ def build_panel(
     return Panel(frame, meta)
 
 
-def _relative_return(series: Mapping[str, SeriesData], features: FeatureSpec, prepared: Any
-                     ) -> pd.Series:
+def _relative_return(
+    series: Mapping[str, SeriesData],
+    features: FeatureSpec,
+    prepared: Any,
+    cutoff: pd.Period | None,
+) -> pd.Series:
+    """Small-cap minus large-cap return of month t, % per month (the model's target)."""
     rr = features.relative_return
     if rr.kind == "smb":
         return prepared(f"{features.factors}:SMB")
@@ -240,8 +250,7 @@ def _relative_return(series: Mapping[str, SeriesData], features: FeatureSpec, pr
         )
     small = T.monthly_return_pct(_need(series, rr.small).values)
     large = T.monthly_return_pct(_need(series, rr.large).values)
-    return prepared_pair(small - large)
-
-
-def prepared_pair(s: pd.Series) -> pd.Series:
-    return T.regular(s.dropna())
+    spread = (small - large).dropna()
+    if cutoff is not None:
+        spread = spread[spread.index <= cutoff]
+    return T.regular(spread)

@@ -1,0 +1,87 @@
+"""CLI data commands as a user runs them: exit codes, messages, nothing half-written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import responses
+
+from regime.cli import main
+from regime.data.cache import Cache
+from regime.data.fred import API_URL
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_import_show_and_panel_on_synthetic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "panel.parquet"
+    assert main(["data", "panel", "--synthetic", "--out", str(out)]) == 0
+    frame = pd.read_parquet(out)
+    assert "rel_return" in frame.columns and len(frame) > 500
+    assert "SYNTHETIC" in capsys.readouterr().out
+
+
+def test_import_bad_file_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write(tmp_path / "FEDFUNDS.csv", "DATE,FEDFUNDS\n2020-01-01,1.5\n")
+    bad = write(tmp_path / "bad.csv", "DATE,X\n2020-01-01,oops\n")
+    cache_dir = tmp_path / "c"
+    rc = main(["data", "import", str(good), str(bad), "--cache-dir", str(cache_dir)])
+    assert rc == 2
+    assert "non-numeric value 'oops'" in capsys.readouterr().err
+    assert not cache_dir.exists() or not any(cache_dir.iterdir())
+
+
+def test_panel_offline_with_empty_cache_is_exit_4(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(["data", "panel", "--cache-dir", str(tmp_path / "empty")])
+    assert rc == 4
+    assert "not in the cache" in capsys.readouterr().err
+
+
+def test_unwritable_panel_output_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(["data", "panel", "--synthetic", "--out", str(tmp_path / "x.xlsx")])
+    assert rc == 2
+    assert "must end in .csv or .parquet" in capsys.readouterr().err
+
+
+def test_pull_as_of_without_key_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write(
+        tmp_path / "c.yaml", "data:\n  series: [{id: CPIAUCSL}]\n  fred: {as_of: 2020-03-01}\n"
+    )
+    rc = main(["data", "pull", "--config", str(cfg), "--cache-dir", str(tmp_path / "c")])
+    assert rc == 2
+    assert "needs an API key; set FRED_API_KEY" in capsys.readouterr().err
+
+
+@responses.activate
+def test_pull_with_key_from_env_never_prints_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv("FRED_API_KEY", key)
+    responses.get(f"{API_URL}/series", json={"seriess": [{"units": "Percent"}]})
+    responses.get(
+        f"{API_URL}/series/observations",
+        json={"count": 1, "observations": [{"date": "2020-01-01", "value": "1.55"}]},
+    )
+    cfg = write(tmp_path / "c.yaml", "data:\n  series: [{id: FEDFUNDS}]\n")
+    cache_dir = tmp_path / "c"
+    rc = main(["--debug", "data", "pull", "--config", str(cfg), "--cache-dir", str(cache_dir)])
+    out = capsys.readouterr()
+    assert rc == 0
+    assert key not in out.out + out.err
+    for f in cache_dir.iterdir():
+        assert key not in f.read_text()
+    assert Cache(cache_dir).get("FEDFUNDS").meta.source == "fred-api"
