@@ -1,0 +1,115 @@
+"""Convergence gates and the chain-agreement check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+GOOD_RHAT = 1.01  # Vehtari et al. (2021) recommendation
+MIN_ESS_BULK = 400  # 100 per chain for 4 chains; we ask it of the total
+MAX_DIVERGENCES = 0
+CHAIN_AGREEMENT_SDS = 4.0  # chain means further apart than this many posterior sds disagree
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    divergences: int
+    chains_agree: bool
+    disagreeing: list[str] = field(default_factory=list)
+    gates: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(self.gates.values())
+
+    def failures(self) -> list[str]:
+        msgs = []
+        if not self.gates.get("rhat", True):
+            msgs.append(f"max R-hat {self.max_rhat:.3f} > {GOOD_RHAT}")
+        if not self.gates.get("ess", True):
+            msgs.append(f"min bulk ESS {self.min_ess_bulk:.0f} < {MIN_ESS_BULK}")
+        if not self.gates.get("divergences", True):
+            msgs.append(f"{self.divergences} divergent transition(s)")
+        if not self.gates.get("chains_agree", True):
+            msgs.append("chains settled in different modes (" + ", ".join(self.disagreeing) + ")")
+        return msgs
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "max_rhat": self.max_rhat,
+            "min_ess_bulk": self.min_ess_bulk,
+            "min_ess_tail": self.min_ess_tail,
+            "divergences": self.divergences,
+            "chains_agree": self.chains_agree,
+            "disagreeing": self.disagreeing,
+            "gates": self.gates,
+            "passed": self.passed,
+        }
+
+
+def chain_agreement(idata: Any, var_names: list[str]) -> list[str]:
+    """Parameters whose per-chain means differ by more than CHAIN_AGREEMENT_SDS sds."""
+    post = idata.posterior
+    if post.sizes.get("chain", 1) < 2:
+        return []
+    bad = []
+    for v in var_names:
+        if v not in post:
+            continue
+        x = post[v]
+        means = x.mean("draw")
+        sd = x.std(("chain", "draw"))
+        spread = means.max("chain") - means.min("chain")
+        ratio = (spread / sd.where(sd > 0)).fillna(0.0)
+        if bool((ratio > CHAIN_AGREEMENT_SDS).any()):
+            bad.append(v)
+    return bad
+
+
+def diagnose(idata: Any, var_names: list[str], identified: list[str]) -> Diagnostics:
+    """Gates on the public parameters (fixed entries, sd 0, are skipped)."""
+    post = idata.posterior[var_names]
+    rhat = az.rhat(post)
+    ess_b = az.ess(post, method="bulk")
+    ess_t = az.ess(post, method="tail")
+
+    def extreme(ds: Any, fn: Any) -> float:
+        vals = np.concatenate([np.ravel(ds[v].values) for v in ds.data_vars])
+        vals = vals[np.isfinite(vals)]
+        return float(fn(vals)) if vals.size else float("nan")
+
+    max_rhat = extreme(rhat, np.max)
+    min_b = extreme(ess_b, np.min)
+    min_t = extreme(ess_t, np.min)
+    div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+    disagree = chain_agreement(idata, identified)
+    gates = {
+        "rhat": bool(max_rhat <= GOOD_RHAT),
+        "ess": bool(min_b >= MIN_ESS_BULK),
+        "divergences": div <= MAX_DIVERGENCES,
+        "chains_agree": not disagree,
+    }
+    return Diagnostics(max_rhat, min_b, min_t, div, not disagree, disagree, gates)
+
+
+def summary_table(idata: Any, var_names: list[str], hdi_prob: float = 0.90) -> pd.DataFrame:
+    """One row per scalar parameter: mean, sd, hdi_5%, hdi_95%, ess_bulk, ess_tail, r_hat.
+
+    Labels follow statsmodels-like names: ``mu[0]``, ``p[0,1]``, ``b[0,1,cpi_yoy]``;
+    entries fixed by construction (zero posterior sd) are dropped.
+    """
+    tab = az.summary(idata, var_names=var_names, hdi_prob=hdi_prob, kind="all",
+                     round_to="none")
+    lo = f"hdi_{(1 - hdi_prob) / 2 * 100:g}%"
+    hi = f"hdi_{(1 + hdi_prob) / 2 * 100:g}%"
+    tab = tab.rename(columns={lo: "hdi_5%", hi: "hdi_95%"})
+    tab.index = [str(i).replace(", ", ",") for i in tab.index]
+    tab = tab[tab["sd"] > 0]
+    return tab[["mean", "sd", "hdi_5%", "hdi_95%", "ess_bulk", "ess_tail", "r_hat"]]

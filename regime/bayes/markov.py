@@ -1,0 +1,286 @@
+"""Markov-switching regression with optional time-varying transition probabilities.
+
+Model (``k`` regimes, ``S_t`` latent, months ``t = 0..T-1``)::
+
+    y_t | S_t = k  ~  Normal or Student-t( mu_k + x_t' beta_k + gamma_k r_t,  sigma_k )
+    Pr[S_t = j | S_{t-1} = i] = p_ij                                (constant)
+                              = softmax_j( a_ij + b_ij' z_{t-1} )   (TVTP; a_ii = b_ii = 0)
+    Pr[S_0] = ergodic distribution of the first transition matrix
+
+``x`` is ``exog`` (switching or not), ``z`` the standardized ``exog_tvtp`` (the
+standardization is stored with the model and reused by scenarios), ``r`` the
+reconstitution-month indicator. Regimes are identified by ordering ``mu`` or
+``sigma`` (``order_by``): regime 0 is the lowest.
+
+Unlike statsmodels, ``exog_tvtp`` row ``t - 1`` drives the move into month ``t``
+(no look-ahead): to reproduce a statsmodels TVTP model, pass its exog_tvtp
+shifted one row earlier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+from pymc.distributions.transforms import ordered
+
+from regime import _dims as D
+from regime.bayes.hmm import hmm_loglike
+from regime.bayes.priors import resolve_priors
+from regime.errors import BadInputError
+
+MIN_NOBS = 24
+
+
+@dataclass(frozen=True)
+class MarkovData:
+    """Validated arrays of a Markov-switching model (NumPy, float64)."""
+
+    endog: np.ndarray  # (T,)
+    index: pd.Index
+    exog: np.ndarray  # (T, n_exog), may have 0 columns
+    exog_names: tuple[str, ...]
+    tvtp: np.ndarray  # (T, n_tvtp) standardized, may have 0 columns
+    tvtp_names: tuple[str, ...]
+    tvtp_mean: np.ndarray
+    tvtp_sd: np.ndarray
+    recon: np.ndarray  # (T,) 0/1
+
+    @property
+    def nobs(self) -> int:
+        return int(self.endog.shape[0])
+
+
+@dataclass(frozen=True)
+class MarkovSpec:
+    """Structure of a Markov-switching model (what is saved with a fit)."""
+
+    k_regimes: int = 2
+    switching_variance: bool = False
+    switching_exog: bool = True
+    emission: Literal["normal", "studentt"] = "normal"
+    order_by: Literal["mean", "sigma"] = "mean"
+    recon_effect: Literal["none", "shared", "switching"] = "none"
+    priors: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _frame(x: Any, n: int, what: str, prefix: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    if x is None:
+        return np.zeros((n, 0)), ()
+    if isinstance(x, pd.Series):
+        x = x.to_frame()
+    if isinstance(x, pd.DataFrame):
+        names = tuple(str(c) for c in x.columns)
+        arr = x.to_numpy(dtype=float)
+    else:
+        arr = np.asarray(x, dtype=float)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        names = tuple(f"{prefix}{i}" for i in range(arr.shape[1]))
+    if arr.shape[0] != n:
+        raise BadInputError(f"{what} has {arr.shape[0]} rows but endog has {n}.")
+    if not np.isfinite(arr).all():
+        raise BadInputError(f"{what} has missing or non-finite values.")
+    return arr, names
+
+
+def prepare_data(
+    endog: Any,
+    exog: Any = None,
+    exog_tvtp: Any = None,
+    recon: Any = None,
+    tvtp_standardization: tuple[np.ndarray, np.ndarray] | None = None,
+) -> MarkovData:
+    """Validate and standardize inputs (one sentence per problem)."""
+    if isinstance(endog, pd.Series):
+        index = endog.index
+        y = endog.to_numpy(dtype=float)
+    else:
+        y = np.asarray(endog, dtype=float)
+        if y.ndim != 1:
+            raise BadInputError(f"endog must be one-dimensional; got shape {y.shape}.")
+        index = pd.RangeIndex(len(y))
+    if not np.isfinite(y).all():
+        bad = int((~np.isfinite(y)).sum())
+        raise BadInputError(f"endog has {bad} missing or non-finite value(s); drop or fill them.")
+    if len(y) < MIN_NOBS:
+        raise BadInputError(f"endog has {len(y)} observations; at least {MIN_NOBS} are needed.")
+    if np.std(y) == 0:
+        raise BadInputError("endog is constant; there is nothing to switch.")
+    x, xnames = _frame(exog, len(y), "exog", "x")
+    z, znames = _frame(exog_tvtp, len(y), "exog_tvtp", "z")
+    if tvtp_standardization is None:
+        zm = z.mean(axis=0) if z.shape[1] else np.zeros(0)
+        zs = z.std(axis=0) if z.shape[1] else np.zeros(0)
+        if z.shape[1] and (zs == 0).any():
+            raise BadInputError(f"exog_tvtp column {znames[int(np.argmin(zs))]!r} is constant.")
+    else:
+        zm, zs = tvtp_standardization
+    r = np.zeros(len(y)) if recon is None else np.asarray(recon, dtype=float).reshape(-1)
+    if r.shape[0] != len(y):
+        raise BadInputError(f"recon has {r.shape[0]} rows but endog has {len(y)}.")
+    return MarkovData(
+        endog=y,
+        index=index,
+        exog=x,
+        exog_names=xnames,
+        tvtp=(z - zm) / np.where(zs == 0, 1.0, zs) if z.shape[1] else z,
+        tvtp_names=znames,
+        tvtp_mean=zm,
+        tvtp_sd=zs,
+        recon=r,
+    )
+
+
+def coords(data: MarkovData, k: int) -> dict[str, Any]:
+    return {
+        D.REGIME: list(range(k)),
+        D.REGIME_TO: list(range(k)),
+        D.EXOG: list(data.exog_names),
+        D.TVTP: list(data.tvtp_names),
+        D.MONTH: [str(i) for i in data.index],
+    }
+
+
+def build_model(data: MarkovData, spec: MarkovSpec) -> pm.Model:
+    """The PyMC model; keeps no state between calls."""
+    k = spec.k_regimes
+    if k < 2:
+        raise BadInputError(f"k_regimes must be at least 2; got {k}.")
+    pri = resolve_priors(spec.priors)
+    y = data.endog
+    ybar, s_y = float(y.mean()), float(y.std())
+    n_x, n_z = data.exog.shape[1], data.tvtp.shape[1]
+    with pm.Model(coords=coords(data, k)) as model:
+        mu_kw: dict[str, Any] = {}
+        if spec.order_by == "mean":
+            mu_kw = {"transform": ordered, "initval": np.linspace(ybar - s_y, ybar + s_y, k)}
+        mu = pm.Normal("mu", ybar + pri["mu"]["loc"] * s_y, pri["mu"]["scale"] * s_y,
+                       dims=D.REGIME, **mu_kw)
+        ls_loc = np.log(s_y) + pri["log_sigma"]["loc"]
+        if spec.switching_variance:
+            ls_kw: dict[str, Any] = {}
+            if spec.order_by == "sigma":
+                ls_kw = {"transform": ordered, "initval": ls_loc + np.linspace(-0.5, 0.5, k)}
+            log_sigma = pm.Normal("log_sigma", ls_loc, pri["log_sigma"]["scale"], dims=D.REGIME,
+                                  **ls_kw)
+            sigma = pm.Deterministic("sigma", pt.exp(log_sigma), dims=D.REGIME)
+            sigma_k = sigma
+        else:
+            if spec.order_by == "sigma":
+                raise BadInputError("order_by='sigma' needs switching_variance=True.")
+            log_sigma = pm.Normal("log_sigma", ls_loc, pri["log_sigma"]["scale"])
+            sigma = pm.Deterministic("sigma", pt.exp(log_sigma))
+            sigma_k = pt.repeat(sigma, k)
+        mean = pt.shape_padleft(mu)  # (1, k)
+        if n_x:
+            sx = data.exog.std(axis=0)
+            scale = pri["beta"]["scale"] * s_y / np.where(sx > 0, sx, 1.0)
+            if spec.switching_exog:
+                beta = pm.Normal("beta", 0.0, np.broadcast_to(scale, (k, n_x)),
+                                 dims=(D.REGIME, D.EXOG))
+                mean = mean + pt.dot(data.exog, beta.T)
+            else:
+                beta = pm.Normal("beta", 0.0, scale, dims=D.EXOG)
+                mean = mean + pt.shape_padright(pt.dot(data.exog, beta))
+        if spec.recon_effect == "shared":
+            gamma = pm.Normal("gamma", 0.0, pri["gamma"]["scale"] * s_y)
+            mean = mean + pt.shape_padright(data.recon * gamma)
+        elif spec.recon_effect == "switching":
+            gamma = pm.Normal("gamma", 0.0, pri["gamma"]["scale"] * s_y, dims=D.REGIME)
+            mean = mean + pt.outer(data.recon, gamma)
+        yy = pt.shape_padright(pt.as_tensor_variable(y))
+        if spec.emission == "studentt":
+            nu = pm.Gamma("nu", pri["nu"]["alpha"], pri["nu"]["beta"])
+            log_emission = pm.logp(pm.StudentT.dist(nu=nu, mu=mean, sigma=sigma_k), yy)
+        else:
+            log_emission = pm.logp(pm.Normal.dist(mu=mean, sigma=sigma_k), yy)
+        if n_z:
+            transition = _tvtp_transitions(data, k, pri)
+            first = transition[0]
+        else:
+            conc = np.full((k, k), pri["p"]["switch"]) + np.eye(k) * (
+                pri["p"]["stay"] - pri["p"]["switch"])
+            transition = pm.Dirichlet("p", a=conc, dims=(D.REGIME, D.REGIME_TO))
+            first = transition
+        initial = ergodic(first, k)
+        pm.Potential("loglike", hmm_loglike(log_emission, transition, initial))
+    return model
+
+
+def _tvtp_transitions(data: MarkovData, k: int, pri: dict[str, dict[str, float]]) -> Any:
+    """(T-1, k, k) transition matrices from z_0..z_{T-2}; diagonal logits fixed at 0."""
+    n_z = data.tvtp.shape[1]
+    off = ~np.eye(k, dtype=bool)
+    a_free = pm.Normal("a_free", pri["a"]["loc"], pri["a"]["scale"], shape=k * (k - 1))
+    b_free = pm.Normal("b_free", 0.0, pri["b"]["scale"], shape=(k * (k - 1), n_z))
+    a = pm.Deterministic("a", pt.zeros((k, k))[off].set(a_free), dims=(D.REGIME, D.REGIME_TO))
+    b = pm.Deterministic("b", pt.zeros((k, k, n_z))[off].set(b_free),
+                         dims=(D.REGIME, D.REGIME_TO, D.TVTP))
+    z = pt.as_tensor_variable(data.tvtp[:-1])  # (T-1, n_z)
+    logits = a[None, :, :] + pt.tensordot(z, b, axes=[[1], [2]])  # (T-1, k, k)
+    return pt.special.softmax(logits, axis=-1)
+
+
+def ergodic(p: Any, k: int) -> Any:
+    """Stationary distribution of a row-stochastic (k, k) tensor."""
+    a = pt.eye(k) - p.T + pt.ones((k, k))
+    return pt.linalg.solve(a, pt.ones(k))
+
+
+# --------------------------------------------------------------------------- NumPy side
+
+
+def transition_numpy(post: dict[str, np.ndarray], tvtp: np.ndarray, k: int) -> np.ndarray:
+    """Transition matrices per draw: (S, 1, k, k) constant or (S, T-1, k, k) TVTP.
+
+    ``post`` holds stacked draws (draw axis first) of ``p`` or ``a``/``b``;
+    ``tvtp`` is the standardized (T, n_z) feature matrix.
+    """
+    if "p" in post:
+        return np.asarray(post["p"])[:, None, :, :]
+    a, b = np.asarray(post["a"]), np.asarray(post["b"])
+    logits = a[:, None] + np.einsum("tz,sijz->stij", tvtp[:-1], b)
+    logits -= logits.max(axis=-1, keepdims=True)
+    e = np.exp(logits)
+    return np.asarray(e / e.sum(axis=-1, keepdims=True))
+
+
+def emission_numpy(post: dict[str, np.ndarray], data: MarkovData, spec: MarkovSpec,
+                   endog: np.ndarray | None = None) -> np.ndarray:
+    """``log p(y_t | S_t = k)`` per draw: (S, T, k)."""
+    from scipy import stats
+
+    y = data.endog if endog is None else endog
+    k = spec.k_regimes
+    mu = np.asarray(post["mu"])  # (S, k)
+    mean = np.broadcast_to(mu[:, None, :], (mu.shape[0], len(y), k)).copy()
+    if data.exog.shape[1]:
+        beta = np.asarray(post["beta"])
+        if spec.switching_exog:
+            mean += np.einsum("tx,skx->stk", data.exog, beta)
+        else:
+            mean += np.einsum("tx,sx->st", data.exog, beta)[:, :, None]
+    if spec.recon_effect == "shared":
+        mean += data.recon[None, :, None] * np.asarray(post["gamma"])[:, None, None]
+    elif spec.recon_effect == "switching":
+        mean += data.recon[None, :, None] * np.asarray(post["gamma"])[:, None, :]
+    sigma = np.asarray(post["sigma"])
+    sigma = sigma[:, None, :] if sigma.ndim == 2 else sigma[:, None, None]
+    if spec.emission == "studentt":
+        nu = np.asarray(post["nu"])[:, None, None]
+        return np.asarray(stats.t.logpdf(y[None, :, None], nu, loc=mean, scale=sigma))
+    z = (y[None, :, None] - mean) / sigma
+    return np.asarray(-0.5 * z**2 - np.log(sigma) - 0.5 * np.log(2 * np.pi))
+
+
+def initial_numpy(trans: np.ndarray) -> np.ndarray:
+    """Ergodic distribution of each draw's first transition matrix: (S, k)."""
+    p0 = trans[:, 0]
+    k = p0.shape[-1]
+    a = np.eye(k)[None] - np.swapaxes(p0, 1, 2) + 1.0
+    return np.asarray(np.linalg.solve(a, np.ones((p0.shape[0], k, 1)))[..., 0])

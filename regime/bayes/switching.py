@@ -1,0 +1,322 @@
+"""Public Markov-switching API (statsmodels-flavoured): ``MarkovSwitching`` and its results."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import asdict
+from functools import cached_property
+from typing import Any, Literal
+
+import numba
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from regime import _dims as D
+from regime.bayes.diagnostics import Diagnostics, diagnose, summary_table
+from regime.bayes.fit import MapResult, Sampler, multistart_map, sample_posterior
+from regime.bayes.hmm import filter_smooth_sample
+from regime.bayes.markov import (
+    MarkovData,
+    MarkovSpec,
+    build_model,
+    emission_numpy,
+    initial_numpy,
+    prepare_data,
+    transition_numpy,
+)
+from regime.errors import BadInputError
+
+log = logging.getLogger(__name__)
+
+CHUNK = 256  # posterior draws processed together in the NumPy post-processing
+
+
+class MarkovSwitching:
+    """Bayesian Markov-switching regression (see :mod:`regime.bayes.markov`).
+
+    Parameters mirror statsmodels' ``MarkovRegression``: ``k_regimes``,
+    ``exog``, ``exog_tvtp``, ``switching_variance``, ``switching_exog``; plus
+    ``emission`` ("normal" or "studentt"), ``order_by`` ("mean" or "sigma",
+    which identifies the regimes: regime 0 is the lowest), ``priors``
+    (overrides of :data:`regime.bayes.priors.DEFAULT_PRIORS`), ``recon`` (0/1
+    reconstitution-month indicator) and ``recon_effect``.
+    """
+
+    def __init__(
+        self,
+        endog: Any,
+        k_regimes: int = 2,
+        exog: Any = None,
+        exog_tvtp: Any = None,
+        switching_variance: bool = False,
+        switching_exog: bool = True,
+        emission: Literal["normal", "studentt"] = "normal",
+        order_by: Literal["mean", "sigma"] = "mean",
+        priors: dict[str, dict[str, float]] | None = None,
+        recon: Any = None,
+        recon_effect: Literal["none", "shared", "switching"] = "none",
+    ) -> None:
+        if int(k_regimes) < 2:
+            raise BadInputError(f"k_regimes must be at least 2; got {k_regimes}.")
+        if emission not in ("normal", "studentt"):
+            raise BadInputError(f"emission must be 'normal' or 'studentt'; got {emission!r}.")
+        if order_by not in ("mean", "sigma"):
+            raise BadInputError(f"order_by must be 'mean' or 'sigma'; got {order_by!r}.")
+        if order_by == "sigma" and not switching_variance:
+            raise BadInputError("order_by='sigma' needs switching_variance=True.")
+        if recon_effect != "none" and recon is None:
+            raise BadInputError(f"recon_effect={recon_effect!r} needs the recon indicator.")
+        self.data = prepare_data(endog, exog, exog_tvtp, recon)
+        self.spec = MarkovSpec(
+            k_regimes=int(k_regimes),
+            switching_variance=bool(switching_variance),
+            switching_exog=bool(switching_exog),
+            emission=emission,
+            order_by=order_by,
+            recon_effect=recon_effect,
+            priors=dict(priors or {}),
+        )
+        from regime.bayes.priors import resolve_priors
+
+        resolve_priors(self.spec.priors)  # fail now on unknown prior keys
+
+    @property
+    def k_regimes(self) -> int:
+        return self.spec.k_regimes
+
+    @property
+    def nobs(self) -> int:
+        return self.data.nobs
+
+    def build_model(self) -> Any:
+        return build_model(self.data, self.spec)
+
+    def fit(
+        self,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        random_seed: int = 0,
+        *,
+        sampler: Sampler = "nutpie",
+        n_starts: int = 16,
+        progressbar: bool = True,
+    ) -> MarkovSwitchingResults:
+        """Posterior by NUTS from the best of ``n_starts`` MAP optimisations."""
+        t0 = time.perf_counter()
+        model = self.build_model()
+        mode: MapResult = multistart_map(model, n_starts=n_starts, random_seed=random_seed)
+        t_map = time.perf_counter()
+        idata = sample_posterior(
+            model, mode.point, draws=draws, tune=tune, chains=chains,
+            random_seed=random_seed, sampler=sampler, progressbar=progressbar,
+            var_names=public_names(self.data, self.spec) + ["log_sigma"],
+        )
+        t_sample = time.perf_counter()
+        add_regime_draws(idata, self.data, self.spec, random_seed)
+        info = {
+            "sampler": sampler,
+            "draws": draws,
+            "tune": tune,
+            "chains": chains,
+            "random_seed": random_seed,
+            "n_starts": n_starts,
+            "map_logp": mode.logp,
+            "map_logps": mode.logps,
+            "seconds_map": t_map - t0,
+            "seconds_sampling": t_sample - t_map,
+            "seconds_total": time.perf_counter() - t0,
+        }
+        return MarkovSwitchingResults(idata, self.data, self.spec, info)
+
+
+def public_names(data: MarkovData, spec: MarkovSpec) -> list[str]:
+    names = ["mu", "sigma"]
+    if data.exog.shape[1]:
+        names.append("beta")
+    names += ["a", "b"] if data.tvtp.shape[1] else ["p"]
+    if spec.emission == "studentt":
+        names.append("nu")
+    if spec.recon_effect != "none":
+        names.append("gamma")
+    return names
+
+
+def stacked(idata: Any, names: list[str]) -> dict[str, np.ndarray]:
+    """Posterior arrays with (chain, draw) flattened to one leading axis."""
+    post = idata.posterior
+    out = {}
+    for n in names:
+        if n in post:
+            v = post[n].values
+            out[n] = v.reshape(-1, *v.shape[2:])
+    return out
+
+
+@numba.njit(cache=True)
+def _ffbs_many(logb: np.ndarray, trans: np.ndarray, init: np.ndarray, u: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    s, t, k = logb.shape
+    filt_sum = np.zeros((t, k))
+    smooth_sum = np.zeros((t, k))
+    paths = np.empty((s, t), dtype=np.int8)
+    ll = np.empty((s, t))
+    last = np.empty((s, k))
+    for i in range(s):
+        f, sm, path, ll_t = filter_smooth_sample(logb[i], trans[i], init[i], u[i])
+        filt_sum += f
+        smooth_sum += sm
+        paths[i] = path
+        ll[i] = ll_t
+        last[i] = f[t - 1]
+    return filt_sum, smooth_sum, paths, ll, last
+
+
+def regime_draws(
+    idata: Any, data: MarkovData, spec: MarkovSpec, random_seed: int,
+    endog: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-draw forward filtering / backward sampling (NumPy + numba)."""
+    names = public_names(data, spec)
+    post = stacked(idata, names)
+    n = next(iter(post.values())).shape[0]
+    y = data.endog if endog is None else endog
+    k = spec.k_regimes
+    rng = np.random.default_rng(random_seed + 7919)
+    filt = np.zeros((len(y), k))
+    smooth = np.zeros((len(y), k))
+    paths = np.empty((n, len(y)), dtype=np.int8)
+    ll = np.empty((n, len(y)))
+    last = np.empty((n, k))
+    for lo in range(0, n, CHUNK):
+        part = {key: v[lo : lo + CHUNK] for key, v in post.items()}
+        trans = np.ascontiguousarray(transition_numpy(part, data.tvtp, k))
+        logb = np.ascontiguousarray(emission_numpy(part, data, spec, endog=y))
+        init = np.ascontiguousarray(initial_numpy(trans))
+        u = rng.random((logb.shape[0], len(y)))
+        fs, ss, pth, llc, lst = _ffbs_many(logb, trans, init, u)
+        filt += fs
+        smooth += ss
+        paths[lo : lo + CHUNK] = pth
+        ll[lo : lo + CHUNK] = llc
+        last[lo : lo + CHUNK] = lst
+    return {"filtered": filt / n, "smoothed": smooth / n, "paths": paths, "loglike": ll,
+            "filtered_last": last}
+
+
+def add_regime_draws(idata: Any, data: MarkovData, spec: MarkovSpec, random_seed: int) -> None:
+    """Store regime paths, filtered/smoothed probabilities and pointwise log-likelihood."""
+    out = regime_draws(idata, data, spec, random_seed)
+    chains = idata.posterior.sizes["chain"]
+    draws = idata.posterior.sizes["draw"]
+    months = [str(i) for i in data.index]
+    k = spec.k_regimes
+    cd = {"chain": idata.posterior["chain"].values, "draw": idata.posterior["draw"].values}
+    idata.posterior["regime_path"] = xr.DataArray(
+        out["paths"].reshape(chains, draws, -1), dims=("chain", "draw", D.MONTH),
+        coords={**cd, D.MONTH: months})
+    idata.posterior["filtered_last"] = xr.DataArray(
+        out["filtered_last"].reshape(chains, draws, k), dims=("chain", "draw", D.REGIME),
+        coords={**cd, D.REGIME: list(range(k))})
+    ll = xr.Dataset({"y": xr.DataArray(out["loglike"].reshape(chains, draws, -1),
+                                        dims=("chain", "draw", D.MONTH),
+                                        coords={**cd, D.MONTH: months})})
+    obs = xr.Dataset({"y": xr.DataArray(data.endog, dims=(D.MONTH,), coords={D.MONTH: months})})
+    const = xr.Dataset(
+        {
+            "exog": xr.DataArray(data.exog, dims=(D.MONTH, D.EXOG),
+                                 coords={D.MONTH: months, D.EXOG: list(data.exog_names)}),
+            "tvtp": xr.DataArray(data.tvtp, dims=(D.MONTH, D.TVTP),
+                                 coords={D.MONTH: months, D.TVTP: list(data.tvtp_names)}),
+            "tvtp_mean": xr.DataArray(data.tvtp_mean, dims=(D.TVTP,)),
+            "tvtp_sd": xr.DataArray(data.tvtp_sd, dims=(D.TVTP,)),
+            "recon": xr.DataArray(data.recon, dims=(D.MONTH,), coords={D.MONTH: months}),
+            "filtered_probabilities": xr.DataArray(
+                out["filtered"], dims=(D.MONTH, D.REGIME),
+                coords={D.MONTH: months, D.REGIME: list(range(k))}),
+            "smoothed_probabilities": xr.DataArray(
+                out["smoothed"], dims=(D.MONTH, D.REGIME),
+                coords={D.MONTH: months, D.REGIME: list(range(k))}),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for name, ds in (("log_likelihood", ll), ("observed_data", obs), ("constant_data", const)):
+            if name in idata.groups():
+                del idata[name]
+            idata.add_groups({name: ds})
+
+
+class MarkovSwitchingResults:
+    """Posterior of a Markov-switching model.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData
+        ``posterior`` (parameters, ``regime_path``, ``filtered_last``),
+        ``sample_stats``, ``observed_data``, ``log_likelihood`` (``y``: the
+        one-step predictive log density of each month per draw), ``constant_data``
+        (exog, standardized tvtp features and their mean/sd, recon, posterior-mean
+        filtered and smoothed probabilities).
+    """
+
+    def __init__(self, idata: Any, data: MarkovData, spec: MarkovSpec,
+                 info: dict[str, Any] | None = None) -> None:
+        self.idata = idata
+        self.data = data
+        self.spec = spec
+        self.info = info or {}
+
+    @property
+    def k_regimes(self) -> int:
+        return self.spec.k_regimes
+
+    @property
+    def has_tvtp(self) -> bool:
+        return bool(self.data.tvtp.shape[1])
+
+    @property
+    def param_names(self) -> list[str]:
+        return public_names(self.data, self.spec)
+
+    def summary(self, hdi_prob: float = 0.90) -> pd.DataFrame:
+        return summary_table(self.idata, self.param_names, hdi_prob)
+
+    def _probs(self, name: str) -> pd.DataFrame:
+        arr = self.idata.constant_data[name].values
+        return pd.DataFrame(arr, index=self.data.index, columns=range(self.k_regimes))
+
+    @property
+    def smoothed_probabilities(self) -> pd.DataFrame:
+        """Posterior mean of Pr[S_t = k | Y_1..Y_T] (nobs x k_regimes)."""
+        return self._probs("smoothed_probabilities")
+
+    @property
+    def filtered_probabilities(self) -> pd.DataFrame:
+        """Posterior mean of Pr[S_t = k | Y_1..Y_t] (nobs x k_regimes)."""
+        return self._probs("filtered_probabilities")
+
+    @property
+    def expected_durations(self) -> pd.Series:
+        """Posterior mean of 1 / (1 - p_kk), months; TVTP models at average features (z = 0)."""
+        post = stacked(self.idata, ["p", "a"])
+        if "p" in post:
+            stay = np.einsum("skk->sk", post["p"])
+        else:
+            a = post["a"]
+            e = np.exp(a - a.max(axis=-1, keepdims=True))
+            p = e / e.sum(axis=-1, keepdims=True)
+            stay = np.einsum("skk->sk", p)
+        return pd.Series((1.0 / (1.0 - stay)).mean(axis=0), index=range(self.k_regimes),
+                         name="expected_duration_months")
+
+    @cached_property
+    def diagnostics(self) -> Diagnostics:
+        identified = ["mu", "sigma"] + (["p"] if not self.has_tvtp else ["a"])
+        return diagnose(self.idata, self.param_names, identified)
+
+    def spec_dict(self) -> dict[str, Any]:
+        return asdict(self.spec)
