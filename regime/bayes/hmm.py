@@ -238,11 +238,12 @@ def scan_loglike(log_emission: Any, transition: Any, initial: Any) -> Any:
     if transition.ndim == 2:
         seq = [log_emission[1:]]
         alphas = pytensor.scan(
-            lambda lb, la: step(lb, log_p, la), sequences=seq, outputs_info=[log_alpha0]
-        )[0]
+            lambda lb, la: step(lb, log_p, la), sequences=seq, outputs_info=[log_alpha0],
+            return_updates=False,
+        )
     else:
         alphas = pytensor.scan(step, sequences=[log_emission[1:], log_p],
-                               outputs_info=[log_alpha0])[0]
+                               outputs_info=[log_alpha0], return_updates=False)
     last = alphas[-1]
     shift = pytensor.gradient.disconnected_grad(pt.max(last))
     return shift + pt.log(pt.sum(pt.exp(last - shift)))
