@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,7 +21,7 @@ from rich.table import Table
 from regime import pipeline
 from regime.config import Config, load_config
 from regime.data.csvimport import read_file
-from regime.errors import BadInputError, RegimeError
+from regime.errors import BadInputError, ModelCheckError, RegimeError
 
 app = typer.Typer(
     add_completion=False,
@@ -206,6 +206,127 @@ def _show_panel(panel: pipeline.Panel) -> None:
     for name, row in summary.iterrows():
         table.add_row(str(name), *(f"{v:.3g}" for v in row))
     console.print(table)
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _series_for(cfg: Config, cache_dir: Path | None, synthetic: bool, offline: bool) -> Any:
+    if synthetic:
+        return pipeline.synthetic_series()
+    cache = pipeline.cache_for(cfg, cache_dir)
+    return pipeline.load_series(cfg, cache, offline=offline, api_key=pipeline.resolve_api_key(cfg))
+
+
+@app.command("fit")
+def fit(
+    config: ConfigOpt = None,
+    name: Annotated[str, typer.Option(help="Folder name under models/.")] = "default",
+    seed: Annotated[int | None, typer.Option(help="Random seed (else model.seed).")] = None,
+    draws: Annotated[int | None, typer.Option(help="Posterior draws per chain.")] = None,
+    tune: Annotated[int | None, typer.Option(help="Tuning steps per chain.")] = None,
+    chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
+    allow_unconverged: Annotated[
+        bool, typer.Option(help="Exit 0 even when the diagnostic gates fail.")
+    ] = False,
+    compare: Annotated[bool, typer.Option(help="Hold-out comparison against other models.")] = True,
+    synthetic: Annotated[bool, typer.Option(help="Fit on the synthetic demo sample.")] = False,
+    offline: Annotated[bool, typer.Option(help="Use the cache only.")] = False,
+    cache_dir: CacheOpt = None,
+) -> None:
+    """Fit the configured model on the panel and save it under models/NAME."""
+    cfg = _config(config)
+    panel = pipeline.panel_for(cfg, _series_for(cfg, cache_dir, synthetic, offline))
+    if panel.meta.synthetic:
+        console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
+    err_console.print(f"fitting {cfg.model.kind} model on {panel.meta.start}..{panel.meta.end}")
+    result, folder = pipeline.fit_and_save(
+        cfg,
+        panel,
+        name,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        compare=compare,
+        progress=lambda m: err_console.print(f"  hold-out comparison: {m}"),
+    )
+    _print_diagnostics(result.diagnostics.to_dict(), result.summary())
+    console.print(f"saved {folder}")
+    _gate(result.diagnostics.to_dict(), allow_unconverged or cfg.model.allow_unconverged)
+
+
+def _gate(diag: dict[str, Any], allow: bool) -> None:
+    from regime.bayes.diagnostics import Diagnostics
+
+    d = Diagnostics(**{k: v for k, v in diag.items() if k != "passed"})
+    if not d.passed:
+        msg = "Model failed its diagnostic gates: " + "; ".join(d.failures()) + "."
+        if allow:
+            err_console.print(f"[yellow]warning:[/] {msg} (allowed)")
+        else:
+            raise ModelCheckError(msg + " Fit longer, or pass --allow-unconverged.")
+
+
+def _print_diagnostics(diag: dict[str, Any], summary: Any) -> None:
+    table = Table(title="diagnostics")
+    for col in ("gate", "value", "threshold", "ok"):
+        table.add_column(col)
+    from regime.bayes import diagnostics as dg
+
+    rows = [
+        ("max R-hat", f"{diag['max_rhat']:.4f}", f"<= {dg.GOOD_RHAT}", diag["gates"]["rhat"]),
+        (
+            "min bulk ESS",
+            f"{diag['min_ess_bulk']:.0f}",
+            f">= {dg.MIN_ESS_BULK}",
+            diag["gates"]["ess"],
+        ),
+        ("divergences", str(diag["divergences"]), "0", diag["gates"]["divergences"]),
+        ("chains agree", str(diag["chains_agree"]), "True", diag["gates"]["chains_agree"]),
+    ]
+    for r in rows:
+        table.add_row(r[0], r[1], r[2], "[green]yes[/]" if r[3] else "[red]NO[/]")
+    console.print(table)
+    if summary is not None:
+        st = Table(title="posterior summary")
+        st.add_column("parameter")
+        for c in summary.columns:
+            st.add_column(c, justify="right")
+        for idx, row in summary.iterrows():
+            st.add_row(str(idx), *(f"{v:.3f}" if abs(v) < 1e4 else f"{v:.0f}" for v in row))
+        console.print(st)
+
+
+@app.command("diagnose")
+def diagnose_cmd(
+    name: Annotated[str, typer.Argument(help="Model folder name under models/ (or a path).")],
+    config: ConfigOpt = None,
+) -> None:
+    """Print the diagnostics, posterior summary and model comparison of a fitted model."""
+    from regime.bayes.io import load_model
+
+    cfg = _config(config)
+    folder = Path(name) if Path(name).is_dir() else cfg.report.models_dir / name
+    res = load_model(folder)
+    meta = res.meta
+    _print_diagnostics(meta["diagnostics"], res.summary())
+    comp = meta.get("comparison")
+    if comp:
+        ct = Table(title="hold-out one-step log predictive density (higher is better)")
+        for c in comp:
+            ct.add_column(c)
+        for i in range(len(comp["model"])):
+            ct.add_row(
+                *(
+                    str(comp[c][i])
+                    if isinstance(comp[c][i], str) or c == "holdout_months"
+                    else f"{comp[c][i]:.2f}"
+                    for c in comp
+                )
+            )
+        console.print(ct)
+    _gate(meta["diagnostics"], allow=True)
 
 
 # --------------------------------------------------------------------------- demo

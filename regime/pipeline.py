@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import requests
@@ -98,3 +99,44 @@ def write_panel(panel: Panel, out: Path) -> None:
 def panel_summary(panel: Panel) -> pd.DataFrame:
     f = panel.frame.select_dtypes("number")
     return f.describe().T[["count", "mean", "std", "min", "max"]]
+
+
+def fit_and_save(
+    cfg: Config,
+    panel: Panel,
+    name: str,
+    *,
+    draws: int | None = None,
+    tune: int | None = None,
+    chains: int | None = None,
+    seed: int | None = None,
+    compare: bool = True,
+    compare_draws: int = 300,
+    progressbar: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Any, Path]:
+    """Fit the configured model, optionally the hold-out comparison, and save ``models/NAME``."""
+    from regime.bayes.api import fit_spec
+    from regime.bayes.compare import holdout_comparison
+    from regime.bayes.io import save_model
+
+    if not name or "/" in name or name.startswith("."):
+        raise BadInputError(f"Model name {name!r} must be a plain folder name.")
+    result = fit_spec(
+        panel, cfg.model, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar
+    )
+    table = None
+    if compare and cfg.model.holdout_years > 0:
+        table = holdout_comparison(
+            panel,
+            cfg.model,
+            draws=compare_draws,
+            tune=compare_draws,
+            chains=2,
+            seed=cfg.model.seed if seed is None else seed,
+            progress=progress,
+        )
+    folder = cfg.report.models_dir / name
+    config = cfg.model_dump(mode="json", exclude={"data": {"fred": {"api_key"}}})
+    save_model(result, folder, config=config, panel=panel, comparison=table)
+    return result, folder

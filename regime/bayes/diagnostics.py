@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,9 +77,11 @@ def chain_agreement(idata: Any, var_names: list[str]) -> list[str]:
 def diagnose(idata: Any, var_names: list[str], identified: list[str]) -> Diagnostics:
     """Gates on the public parameters (fixed entries, sd 0, are skipped)."""
     post = idata.posterior[var_names]
-    rhat = az.rhat(post)
-    ess_b = az.ess(post, method="bulk")
-    ess_t = az.ess(post, method="tail")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(post)
+        ess_b = az.ess(post, method="bulk")
+        ess_t = az.ess(post, method="tail")
 
     def extreme(ds: Any, fn: Any) -> float:
         vals = np.concatenate([np.ravel(ds[v].values) for v in ds.data_vars])
@@ -105,8 +108,11 @@ def summary_table(idata: Any, var_names: list[str], hdi_prob: float = 0.90) -> p
     Labels follow statsmodels-like names: ``mu[0]``, ``p[0,1]``, ``b[0,1,cpi_yoy]``;
     entries fixed by construction (zero posterior sd) are dropped.
     """
-    tab = az.summary(idata, var_names=var_names, hdi_prob=hdi_prob, kind="all",
-                     round_to="none")
+    with warnings.catch_warnings():  # fixed entries (sd 0) make arviz divide by zero
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tab = az.summary(idata, var_names=var_names, hdi_prob=hdi_prob, kind="all", round_to="none")
+    if not isinstance(tab, pd.DataFrame):  # pragma: no cover - arviz returns a frame here
+        raise TypeError("arviz.summary did not return a DataFrame")
     lo = f"hdi_{(1 - hdi_prob) / 2 * 100:g}%"
     hi = f"hdi_{(1 + hdi_prob) / 2 * 100:g}%"
     tab = tab.rename(columns={lo: "hdi_5%", hi: "hdi_95%"})

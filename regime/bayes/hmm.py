@@ -22,6 +22,8 @@ Python ``perform`` calling the same compiled kernel (C/Python backends).
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from typing import Any
 
 import numba
@@ -36,7 +38,7 @@ from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache
 Array = NDArray[np.float64]
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, error_model="numpy")
 def forward_backward(
     log_emission: Array, transition: Array, initial: Array
 ) -> tuple[float, Array, Array, Array]:
@@ -68,6 +70,8 @@ def forward_backward(
             b[t, j] = np.exp(log_emission[t, j] - shift)
             alpha[t, j] = pred[j] * b[t, j]
             total += alpha[t, j]
+        if not total > 0.0:  # impossible under these parameters (or NaN): reject the point
+            return -np.inf, np.zeros((nobs, k)), np.zeros((m, k, k)), np.zeros(k)
         c[t] = total
         for j in range(k):
             alpha[t, j] /= total
@@ -95,7 +99,7 @@ def forward_backward(
     return loglike, d_logb, d_p, d_init
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def filter_smooth_sample(
     log_emission: Array, transition: Array, initial: Array, uniforms: Array
 ) -> tuple[Array, Array, NDArray[np.int8], Array]:
@@ -165,7 +169,8 @@ class HMMLogLike(Op):
 
     __props__ = ()
 
-    def make_node(self, log_emission: Any, transition: Any, initial: Any) -> Apply:
+    def make_node(self, *inputs: Any) -> Apply:  # type: ignore[override]
+        log_emission, transition, initial = inputs
         log_emission = pt.as_tensor_variable(log_emission).astype("float64")
         transition = pt.as_tensor_variable(transition).astype("float64")
         initial = pt.as_tensor_variable(initial).astype("float64")
@@ -174,7 +179,7 @@ class HMMLogLike(Op):
         outputs = [pt.dscalar(), log_emission.type(), transition.type(), initial.type()]
         return Apply(self, [log_emission, transition, initial], outputs)
 
-    def perform(self, node: Apply, inputs: list[Any], output_storage: list[Any]) -> None:
+    def perform(self, node: Apply, inputs: Any, output_storage: Any) -> None:
         ll, d_logb, d_p, d_init = forward_backward(
             np.ascontiguousarray(inputs[0]),
             np.ascontiguousarray(inputs[1]),
@@ -185,8 +190,8 @@ class HMMLogLike(Op):
         output_storage[2][0] = d_p
         output_storage[3][0] = d_init
 
-    def grad(self, inputs: list[Any], output_grads: list[Any]) -> list[Any]:
-        _, d_logb, d_p, d_init = self(*inputs)
+    def grad(self, inputs: Any, output_grads: Any) -> list[Any]:
+        _, d_logb, d_p, d_init = self(*inputs)  # type: ignore[misc]
         g = output_grads[0]
         return [g * d_logb, g * d_p, g * d_init]
 
@@ -196,13 +201,19 @@ class HMMLogLike(Op):
 
 hmm_loglike_op = HMMLogLike()
 
+# PyTensor caches the compiled numba graph on disk keyed by this number: derive it from
+# the kernel's source so that an edited kernel can never be served from a stale cache.
+_KERNEL_VERSION = int(
+    hashlib.sha256(inspect.getsource(forward_backward.py_func).encode()).hexdigest()[:12], 16
+)
+
 
 def hmm_loglike(log_emission: Any, transition: Any, initial: Any) -> Any:
     """``log p(y)`` as a PyTensor scalar; ``transition`` (k, k) or (nobs-1, k, k)."""
     transition = pt.as_tensor_variable(transition)
     if transition.ndim == 2:
         transition = pt.shape_padleft(transition)
-    return hmm_loglike_op(log_emission, transition, initial)[0]
+    return hmm_loglike_op(log_emission, transition, initial)[0]  # type: ignore[index]
 
 
 @register_funcify_default_op_cache_key(HMMLogLike)
@@ -216,8 +227,7 @@ def _numba_funcify_hmm(op: HMMLogLike, node: Apply, **kwargs: Any) -> Any:
         )
         return np.array(ll, dtype=np.float64), d_logb, d_p, d_init
 
-    cache_version = 1
-    return hmm, cache_version
+    return hmm, _KERNEL_VERSION
 
 
 def scan_loglike(log_emission: Any, transition: Any, initial: Any) -> Any:
@@ -238,12 +248,18 @@ def scan_loglike(log_emission: Any, transition: Any, initial: Any) -> Any:
     if transition.ndim == 2:
         seq = [log_emission[1:]]
         alphas = pytensor.scan(
-            lambda lb, la: step(lb, log_p, la), sequences=seq, outputs_info=[log_alpha0],
+            lambda lb, la: step(lb, log_p, la),
+            sequences=seq,
+            outputs_info=[log_alpha0],
             return_updates=False,
         )
     else:
-        alphas = pytensor.scan(step, sequences=[log_emission[1:], log_p],
-                               outputs_info=[log_alpha0], return_updates=False)
+        alphas = pytensor.scan(
+            step,
+            sequences=[log_emission[1:], log_p],
+            outputs_info=[log_alpha0],
+            return_updates=False,
+        )
     last = alphas[-1]
     shift = pytensor.gradient.disconnected_grad(pt.max(last))
     return shift + pt.log(pt.sum(pt.exp(last - shift)))

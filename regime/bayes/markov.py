@@ -156,18 +156,26 @@ def build_model(data: MarkovData, spec: MarkovSpec) -> pm.Model:
     ybar, s_y = float(y.mean()), float(y.std())
     n_x, n_z = data.exog.shape[1], data.tvtp.shape[1]
     with pm.Model(coords=coords(data, k)) as model:
+        # data enter as shared variables, not constants: the compiled graph (and numba's
+        # on-disk cache) is then the same for every dataset of this model structure
+        y_data = pm.Data("y", y)
+        x_data = pm.Data("exog", data.exog) if n_x else None
+        z_data = pm.Data("tvtp", data.tvtp) if n_z else None
+        r_data = pm.Data("recon", data.recon) if spec.recon_effect != "none" else None
         mu_kw: dict[str, Any] = {}
         if spec.order_by == "mean":
             mu_kw = {"transform": ordered, "initval": np.linspace(ybar - s_y, ybar + s_y, k)}
-        mu = pm.Normal("mu", ybar + pri["mu"]["loc"] * s_y, pri["mu"]["scale"] * s_y,
-                       dims=D.REGIME, **mu_kw)
+        mu = pm.Normal(
+            "mu", ybar + pri["mu"]["loc"] * s_y, pri["mu"]["scale"] * s_y, dims=D.REGIME, **mu_kw
+        )
         ls_loc = np.log(s_y) + pri["log_sigma"]["loc"]
         if spec.switching_variance:
             ls_kw: dict[str, Any] = {}
             if spec.order_by == "sigma":
                 ls_kw = {"transform": ordered, "initval": ls_loc + np.linspace(-0.5, 0.5, k)}
-            log_sigma = pm.Normal("log_sigma", ls_loc, pri["log_sigma"]["scale"], dims=D.REGIME,
-                                  **ls_kw)
+            log_sigma = pm.Normal(
+                "log_sigma", ls_loc, pri["log_sigma"]["scale"], dims=D.REGIME, **ls_kw
+            )
             sigma = pm.Deterministic("sigma", pt.exp(log_sigma), dims=D.REGIME)
             sigma_k = sigma
         else:
@@ -181,30 +189,32 @@ def build_model(data: MarkovData, spec: MarkovSpec) -> pm.Model:
             sx = data.exog.std(axis=0)
             scale = pri["beta"]["scale"] * s_y / np.where(sx > 0, sx, 1.0)
             if spec.switching_exog:
-                beta = pm.Normal("beta", 0.0, np.broadcast_to(scale, (k, n_x)),
-                                 dims=(D.REGIME, D.EXOG))
-                mean = mean + pt.dot(data.exog, beta.T)
+                beta = pm.Normal(
+                    "beta", 0.0, np.broadcast_to(scale, (k, n_x)), dims=(D.REGIME, D.EXOG)
+                )
+                mean = mean + pt.dot(x_data, beta.T)
             else:
                 beta = pm.Normal("beta", 0.0, scale, dims=D.EXOG)
-                mean = mean + pt.shape_padright(pt.dot(data.exog, beta))
+                mean = mean + pt.shape_padright(pt.dot(x_data, beta))
         if spec.recon_effect == "shared":
             gamma = pm.Normal("gamma", 0.0, pri["gamma"]["scale"] * s_y)
-            mean = mean + pt.shape_padright(data.recon * gamma)
+            mean = mean + pt.shape_padright(r_data * gamma)
         elif spec.recon_effect == "switching":
             gamma = pm.Normal("gamma", 0.0, pri["gamma"]["scale"] * s_y, dims=D.REGIME)
-            mean = mean + pt.outer(data.recon, gamma)
-        yy = pt.shape_padright(pt.as_tensor_variable(y))
+            mean = mean + pt.outer(r_data, gamma)
+        yy = pt.shape_padright(y_data)
         if spec.emission == "studentt":
             nu = pm.Gamma("nu", pri["nu"]["alpha"], pri["nu"]["beta"])
             log_emission = pm.logp(pm.StudentT.dist(nu=nu, mu=mean, sigma=sigma_k), yy)
         else:
             log_emission = pm.logp(pm.Normal.dist(mu=mean, sigma=sigma_k), yy)
         if n_z:
-            transition = _tvtp_transitions(data, k, pri)
+            transition = _tvtp_transitions(z_data, n_z, k, pri)
             first = transition[0]
         else:
             conc = np.full((k, k), pri["p"]["switch"]) + np.eye(k) * (
-                pri["p"]["stay"] - pri["p"]["switch"])
+                pri["p"]["stay"] - pri["p"]["switch"]
+            )
             transition = pm.Dirichlet("p", a=conc, dims=(D.REGIME, D.REGIME_TO))
             first = transition
         initial = ergodic(first, k)
@@ -212,16 +222,16 @@ def build_model(data: MarkovData, spec: MarkovSpec) -> pm.Model:
     return model
 
 
-def _tvtp_transitions(data: MarkovData, k: int, pri: dict[str, dict[str, float]]) -> Any:
+def _tvtp_transitions(tvtp: Any, n_z: int, k: int, pri: dict[str, dict[str, float]]) -> Any:
     """(T-1, k, k) transition matrices from z_0..z_{T-2}; diagonal logits fixed at 0."""
-    n_z = data.tvtp.shape[1]
     off = ~np.eye(k, dtype=bool)
     a_free = pm.Normal("a_free", pri["a"]["loc"], pri["a"]["scale"], shape=k * (k - 1))
     b_free = pm.Normal("b_free", 0.0, pri["b"]["scale"], shape=(k * (k - 1), n_z))
     a = pm.Deterministic("a", pt.zeros((k, k))[off].set(a_free), dims=(D.REGIME, D.REGIME_TO))
-    b = pm.Deterministic("b", pt.zeros((k, k, n_z))[off].set(b_free),
-                         dims=(D.REGIME, D.REGIME_TO, D.TVTP))
-    z = pt.as_tensor_variable(data.tvtp[:-1])  # (T-1, n_z)
+    b = pm.Deterministic(
+        "b", pt.zeros((k, k, n_z))[off].set(b_free), dims=(D.REGIME, D.REGIME_TO, D.TVTP)
+    )
+    z = tvtp[:-1]  # (T-1, n_z)
     logits = a[None, :, :] + pt.tensordot(z, b, axes=[[1], [2]])  # (T-1, k, k)
     return pt.special.softmax(logits, axis=-1)
 
@@ -250,8 +260,9 @@ def transition_numpy(post: dict[str, np.ndarray], tvtp: np.ndarray, k: int) -> n
     return np.asarray(e / e.sum(axis=-1, keepdims=True))
 
 
-def emission_numpy(post: dict[str, np.ndarray], data: MarkovData, spec: MarkovSpec,
-                   endog: np.ndarray | None = None) -> np.ndarray:
+def emission_numpy(
+    post: dict[str, np.ndarray], data: MarkovData, spec: MarkovSpec, endog: np.ndarray | None = None
+) -> np.ndarray:
     """``log p(y_t | S_t = k)`` per draw: (S, T, k)."""
     from scipy import stats
 

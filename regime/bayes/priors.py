@@ -44,7 +44,9 @@ def _hint(key: str, known: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def resolve_priors(overrides: Mapping[str, Mapping[str, float]] | None) -> dict[str, dict[str, float]]:
+def resolve_priors(
+    overrides: Mapping[str, Mapping[str, float]] | None,
+) -> dict[str, dict[str, float]]:
     """Defaults merged with ``overrides``; unknown names or fields are errors."""
     priors = copy.deepcopy(DEFAULT_PRIORS)
     problems = []
@@ -54,9 +56,7 @@ def resolve_priors(overrides: Mapping[str, Mapping[str, float]] | None) -> dict[
             continue
         for field, value in dict(fields).items():
             if field not in priors[name]:
-                problems.append(
-                    f"unknown field '{name}.{field}'{_hint(field, list(priors[name]))}"
-                )
+                problems.append(f"unknown field '{name}.{field}'{_hint(field, list(priors[name]))}")
                 continue
             priors[name][field] = float(value)
     if problems:

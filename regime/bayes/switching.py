@@ -111,9 +111,15 @@ class MarkovSwitching:
         mode: MapResult = multistart_map(model, n_starts=n_starts, random_seed=random_seed)
         t_map = time.perf_counter()
         idata = sample_posterior(
-            model, mode.point, draws=draws, tune=tune, chains=chains,
-            random_seed=random_seed, sampler=sampler, progressbar=progressbar,
-            var_names=public_names(self.data, self.spec) + ["log_sigma"],
+            model,
+            mode.point,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            random_seed=random_seed,
+            sampler=sampler,
+            progressbar=progressbar,
+            var_names=[*public_names(self.data, self.spec), "log_sigma"],
         )
         t_sample = time.perf_counter()
         add_regime_draws(idata, self.data, self.spec, random_seed)
@@ -157,8 +163,9 @@ def stacked(idata: Any, names: list[str]) -> dict[str, np.ndarray]:
 
 
 @numba.njit(cache=True)
-def _ffbs_many(logb: np.ndarray, trans: np.ndarray, init: np.ndarray, u: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _ffbs_many(
+    logb: np.ndarray, trans: np.ndarray, init: np.ndarray, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     s, t, k = logb.shape
     filt_sum = np.zeros((t, k))
     smooth_sum = np.zeros((t, k))
@@ -176,7 +183,10 @@ def _ffbs_many(logb: np.ndarray, trans: np.ndarray, init: np.ndarray, u: np.ndar
 
 
 def regime_draws(
-    idata: Any, data: MarkovData, spec: MarkovSpec, random_seed: int,
+    idata: Any,
+    data: MarkovData,
+    spec: MarkovSpec,
+    random_seed: int,
     endog: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-draw forward filtering / backward sampling (NumPy + numba)."""
@@ -203,8 +213,13 @@ def regime_draws(
         paths[lo : lo + CHUNK] = pth
         ll[lo : lo + CHUNK] = llc
         last[lo : lo + CHUNK] = lst
-    return {"filtered": filt / n, "smoothed": smooth / n, "paths": paths, "loglike": ll,
-            "filtered_last": last}
+    return {
+        "filtered": filt / n,
+        "smoothed": smooth / n,
+        "paths": paths,
+        "loglike": ll,
+        "filtered_last": last,
+    }
 
 
 def add_regime_draws(idata: Any, data: MarkovData, spec: MarkovSpec, random_seed: int) -> None:
@@ -216,30 +231,50 @@ def add_regime_draws(idata: Any, data: MarkovData, spec: MarkovSpec, random_seed
     k = spec.k_regimes
     cd = {"chain": idata.posterior["chain"].values, "draw": idata.posterior["draw"].values}
     idata.posterior["regime_path"] = xr.DataArray(
-        out["paths"].reshape(chains, draws, -1), dims=("chain", "draw", D.MONTH),
-        coords={**cd, D.MONTH: months})
+        out["paths"].reshape(chains, draws, -1),
+        dims=("chain", "draw", D.MONTH),
+        coords={**cd, D.MONTH: months},
+    )
     idata.posterior["filtered_last"] = xr.DataArray(
-        out["filtered_last"].reshape(chains, draws, k), dims=("chain", "draw", D.REGIME),
-        coords={**cd, D.REGIME: list(range(k))})
-    ll = xr.Dataset({"y": xr.DataArray(out["loglike"].reshape(chains, draws, -1),
-                                        dims=("chain", "draw", D.MONTH),
-                                        coords={**cd, D.MONTH: months})})
+        out["filtered_last"].reshape(chains, draws, k),
+        dims=("chain", "draw", D.REGIME),
+        coords={**cd, D.REGIME: list(range(k))},
+    )
+    ll = xr.Dataset(
+        {
+            "y": xr.DataArray(
+                out["loglike"].reshape(chains, draws, -1),
+                dims=("chain", "draw", D.MONTH),
+                coords={**cd, D.MONTH: months},
+            )
+        }
+    )
     obs = xr.Dataset({"y": xr.DataArray(data.endog, dims=(D.MONTH,), coords={D.MONTH: months})})
     const = xr.Dataset(
         {
-            "exog": xr.DataArray(data.exog, dims=(D.MONTH, D.EXOG),
-                                 coords={D.MONTH: months, D.EXOG: list(data.exog_names)}),
-            "tvtp": xr.DataArray(data.tvtp, dims=(D.MONTH, D.TVTP),
-                                 coords={D.MONTH: months, D.TVTP: list(data.tvtp_names)}),
+            "exog": xr.DataArray(
+                data.exog,
+                dims=(D.MONTH, D.EXOG),
+                coords={D.MONTH: months, D.EXOG: list(data.exog_names)},
+            ),
+            "tvtp": xr.DataArray(
+                data.tvtp,
+                dims=(D.MONTH, D.TVTP),
+                coords={D.MONTH: months, D.TVTP: list(data.tvtp_names)},
+            ),
             "tvtp_mean": xr.DataArray(data.tvtp_mean, dims=(D.TVTP,)),
             "tvtp_sd": xr.DataArray(data.tvtp_sd, dims=(D.TVTP,)),
             "recon": xr.DataArray(data.recon, dims=(D.MONTH,), coords={D.MONTH: months}),
             "filtered_probabilities": xr.DataArray(
-                out["filtered"], dims=(D.MONTH, D.REGIME),
-                coords={D.MONTH: months, D.REGIME: list(range(k))}),
+                out["filtered"],
+                dims=(D.MONTH, D.REGIME),
+                coords={D.MONTH: months, D.REGIME: list(range(k))},
+            ),
             "smoothed_probabilities": xr.DataArray(
-                out["smoothed"], dims=(D.MONTH, D.REGIME),
-                coords={D.MONTH: months, D.REGIME: list(range(k))}),
+                out["smoothed"],
+                dims=(D.MONTH, D.REGIME),
+                coords={D.MONTH: months, D.REGIME: list(range(k))},
+            ),
         }
     )
     with warnings.catch_warnings():
@@ -263,12 +298,16 @@ class MarkovSwitchingResults:
         filtered and smoothed probabilities).
     """
 
-    def __init__(self, idata: Any, data: MarkovData, spec: MarkovSpec,
-                 info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, idata: Any, data: MarkovData, spec: MarkovSpec, info: dict[str, Any] | None = None
+    ) -> None:
         self.idata = idata
         self.data = data
         self.spec = spec
         self.info = info or {}
+        self.meta: dict[str, Any] | None = None  # model.json, when loaded from a folder
+        self.folder: Any = None
+        self.panel: Any = None  # the feature panel, when loaded from a folder
 
     @property
     def k_regimes(self) -> int:
@@ -310,8 +349,11 @@ class MarkovSwitchingResults:
             e = np.exp(a - a.max(axis=-1, keepdims=True))
             p = e / e.sum(axis=-1, keepdims=True)
             stay = np.einsum("skk->sk", p)
-        return pd.Series((1.0 / (1.0 - stay)).mean(axis=0), index=range(self.k_regimes),
-                         name="expected_duration_months")
+        return pd.Series(
+            (1.0 / (1.0 - stay)).mean(axis=0),
+            index=range(self.k_regimes),
+            name="expected_duration_months",
+        )
 
     @cached_property
     def diagnostics(self) -> Diagnostics:

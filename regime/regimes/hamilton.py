@@ -108,9 +108,7 @@ def hamilton_filter(
     )
 
 
-def normal_log_emission(
-    endog: ArrayLike, mean: ArrayLike, sigma: ArrayLike
-) -> NDArray[np.float64]:
+def normal_log_emission(endog: ArrayLike, mean: ArrayLike, sigma: ArrayLike) -> NDArray[np.float64]:
     """``log N(y_t; mean[t, k], sigma[k])`` as an (nobs, k) array."""
     y = np.asarray(endog, dtype=float)[:, None]
     m = np.asarray(mean, dtype=float)

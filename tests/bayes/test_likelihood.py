@@ -41,7 +41,7 @@ def test_kernel_matches_reference_filter(rng: np.random.Generator, tv: bool, k: 
 def test_long_series_with_tiny_densities_stays_finite(rng: np.random.Generator) -> None:
     logb, trans, init = random_problem(rng, 5000, 3, True)
     logb -= 800.0  # every density underflows exp() without the max shift
-    ll, d_logb, d_p, d_init = forward_backward(logb, trans, init)
+    ll, d_logb, d_p, _d_init = forward_backward(logb, trans, init)
     assert np.isfinite(ll) and np.isfinite(d_logb).all() and np.isfinite(d_p).all()
     assert abs(ll - hamilton_filter(logb, trans, init).loglike) < 1e-6
 
@@ -50,7 +50,7 @@ def test_long_series_with_tiny_densities_stays_finite(rng: np.random.Generator) 
 def test_op_gradient_matches_finite_differences(rng: np.random.Generator, tv: bool) -> None:
     logb, trans, init = random_problem(rng, 40, 3, tv)
     trans3 = trans if tv else trans[None]
-    ll, d_logb, d_p, d_init = forward_backward(logb, trans3, init)
+    _ll, d_logb, d_p, d_init = forward_backward(logb, trans3, init)
     h = 1e-6
     for arr, grad in ((logb, d_logb), (trans3, d_p), (init, d_init)):
         for idx in [tuple(rng.integers(0, s) for s in arr.shape) for _ in range(6)]:
@@ -69,7 +69,7 @@ def test_op_in_pytensor_graph_with_verify_grad(rng: np.random.Generator, mode: s
     lb, tr, ini = pt.dmatrix(), pt.dtensor3(), pt.dvector()
     out = hmm_loglike(lb, tr, ini)
     f = pytensor.function([lb, tr, ini], [out, *pytensor.grad(out, [lb, tr, ini])], mode=mode)
-    val, g_lb, g_tr, g_ini = f(logb, trans, init)
+    val, _g_lb, g_tr, _g_ini = f(logb, trans, init)
     ref = forward_backward(logb, trans, init)
     assert abs(float(val) - ref[0]) < EXACT
     np.testing.assert_allclose(g_tr, ref[2], atol=1e-12)
@@ -100,9 +100,16 @@ def model_loglike(mod: MarkovSwitching, values: dict[str, np.ndarray]) -> float:
     return float(fn(point))
 
 
-def sm_params(sm_mod: MarkovRegression, k: int, mu: np.ndarray, sigma: np.ndarray,
-              beta: np.ndarray | None, p: np.ndarray | None = None,
-              a: np.ndarray | None = None, b: np.ndarray | None = None) -> np.ndarray:
+def sm_params(
+    sm_mod: MarkovRegression,
+    k: int,
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    beta: np.ndarray | None,
+    p: np.ndarray | None = None,
+    a: np.ndarray | None = None,
+    b: np.ndarray | None = None,
+) -> np.ndarray:
     """statsmodels' parameter vector for the same model (its names, its orientation)."""
     vals: dict[str, float] = {}
     for i in range(k):
@@ -145,8 +152,14 @@ def test_model_loglike_equals_reference_and_statsmodels(
     y = pd.Series(rng.normal(0.3, 2.0, nobs))
     x = rng.normal(size=(nobs, n_exog)) if n_exog else None
     zraw = rng.normal(1.0, 2.0, size=(nobs, n_tvtp)) if n_tvtp else None
-    mod = MarkovSwitching(y, k_regimes=k, exog=x, exog_tvtp=zraw,
-                          switching_variance=switching_variance, order_by="mean")
+    mod = MarkovSwitching(
+        y,
+        k_regimes=k,
+        exog=x,
+        exog_tvtp=zraw,
+        switching_variance=switching_variance,
+        order_by="mean",
+    )
     mu = np.sort(rng.normal(0, 1.5, k))
     sigma = rng.uniform(0.8, 2.5, k) if switching_variance else np.float64(1.7)
     beta = rng.normal(0, 0.5, (k, n_exog)) if n_exog else None
@@ -176,20 +189,23 @@ def test_model_loglike_equals_reference_and_statsmodels(
     if n_tvtp:
         z = mod.data.tvtp
         sm_z = np.c_[np.ones(nobs), np.r_[z[:1], z[:-1]]]
-        sm_mod = MarkovRegression(y.to_numpy(), k_regimes=k, exog=x, exog_tvtp=sm_z,
-                                  switching_variance=switching_variance)
+        sm_mod = MarkovRegression(
+            y.to_numpy(), k_regimes=k, exog=x, exog_tvtp=sm_z, switching_variance=switching_variance
+        )
         params = sm_params(sm_mod, k, mu, np.asarray(sigma), beta, a=a, b=b)
     else:
-        sm_mod = MarkovRegression(y.to_numpy(), k_regimes=k, exog=x,
-                                  switching_variance=switching_variance)
+        sm_mod = MarkovRegression(
+            y.to_numpy(), k_regimes=k, exog=x, switching_variance=switching_variance
+        )
         params = sm_params(sm_mod, k, mu, np.asarray(sigma), beta, p=p)
     assert abs(sm_mod.loglike(params) - ours) < EXACT
 
 
 def test_studentt_emission_matches_reference(rng: np.random.Generator) -> None:
     y = pd.Series(stats.t.rvs(5, size=200, random_state=1))
-    mod = MarkovSwitching(y, k_regimes=2, switching_variance=True, emission="studentt",
-                          order_by="sigma")
+    mod = MarkovSwitching(
+        y, k_regimes=2, switching_variance=True, emission="studentt", order_by="sigma"
+    )
     mu, sigma, nu = np.array([0.2, -0.3]), np.array([0.8, 2.0]), 6.0
     p = np.array([[0.9, 0.1], [0.2, 0.8]])
     ours = model_loglike(mod, {"mu": mu, "log_sigma": np.log(sigma), "p": p, "nu": nu})
@@ -201,8 +217,13 @@ def test_model_gradient_matches_finite_differences(rng: np.random.Generator) -> 
     from pymc.blocking import DictToArrayBijection
 
     y = pd.Series(rng.normal(size=150))
-    mod = MarkovSwitching(y, k_regimes=2, exog_tvtp=rng.normal(size=(150, 2)),
-                          switching_variance=True, order_by="sigma")
+    mod = MarkovSwitching(
+        y,
+        k_regimes=2,
+        exog_tvtp=rng.normal(size=(150, 2)),
+        switching_variance=True,
+        order_by="sigma",
+    )
     model = mod.build_model()
     x0 = DictToArrayBijection.map(model.initial_point(random_seed=3))
     fn = model.logp_dlogp_function(ravel_inputs=True)
@@ -215,3 +236,11 @@ def test_model_gradient_matches_finite_differences(rng: np.random.Generator) -> 
         e[i] = h
         fd = (fn(x + e)[0] - fn(x - e)[0]) / (2 * h)
         assert fd == pytest.approx(grad[i], rel=1e-5, abs=1e-6)
+
+
+def test_impossible_parameters_give_minus_inf_not_an_exception() -> None:
+    logb = np.array([[0.0, -np.inf], [-np.inf, 0.0]])
+    trans = np.array([[[1.0, 0.0], [0.0, 1.0]]])  # regime 0 can never reach regime 1
+    ll, d_logb, d_p, _ = forward_backward(logb, trans, np.array([1.0, 0.0]))
+    assert ll == -np.inf
+    assert np.isfinite(d_logb).all() and np.isfinite(d_p).all()

@@ -1,0 +1,114 @@
+"""From a validated config and a feature panel to a fitted model (what ``regime fit`` runs)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from regime import _dims as D
+from regime.bayes.observed import GmmClassifier, ObservedRegimes, ObservedResults, fit_gmm
+from regime.bayes.switching import MarkovSwitching, MarkovSwitchingResults
+from regime.config import ModelSpec
+from regime.errors import BadInputError
+from regime.features.panel import Panel
+
+log = logging.getLogger(__name__)
+
+FittedModel = MarkovSwitchingResults | ObservedResults
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    frame: pd.DataFrame  # the rows the model sees (complete, consecutive months)
+    endog: pd.Series
+    exog: pd.DataFrame | None
+    exog_tvtp: pd.DataFrame | None
+    recon: pd.Series
+    labels: pd.Series | None
+    classifier: GmmClassifier | None
+
+
+def model_inputs(panel: Panel, spec: ModelSpec, seed: int = 0) -> ModelInputs:
+    """Select the model's columns from the panel (first complete month onwards)."""
+    cols = [D.REL_RETURN, *spec.tvtp_features, *spec.exog]
+    if spec.kind == "observed" and spec.observed_labels == "rules":
+        cols.append(D.LABEL)
+    unknown = [c for c in cols if c not in panel.frame.columns]
+    if unknown:
+        raise BadInputError(
+            f"model key refers to panel column {unknown[0]!r}, which does not exist; "
+            f"available: {', '.join(map(str, panel.frame.columns))}."
+        )
+    frame = panel.model_frame(list(dict.fromkeys(cols)))
+    frame = frame.assign(**{D.RECON: panel.frame.loc[frame.index, D.RECON]})
+    endog = frame[D.REL_RETURN].rename(D.REL_RETURN)
+    labels, classifier = None, None
+    if spec.kind == "observed":
+        if spec.observed_labels == "rules":
+            labels = frame[D.LABEL]
+        else:
+            feats = list(spec.tvtp_features) or [D.FEDFUNDS_CHG6, D.CPI_YOY, D.USD_YOY]
+            classifier = fit_gmm(frame, feats, seed=seed)
+            labels = pd.Series(classifier.predict(frame), index=frame.index).map(
+                lambda k: f"cluster{k}"
+            )
+    return ModelInputs(
+        frame=frame,
+        endog=endog,
+        exog=frame[list(spec.exog)] if spec.exog else None,
+        exog_tvtp=frame[list(spec.tvtp_features)] if spec.tvtp_features else None,
+        recon=frame[D.RECON],
+        labels=labels,
+        classifier=classifier,
+    )
+
+
+def fit_spec(
+    panel: Panel,
+    spec: ModelSpec,
+    *,
+    draws: int | None = None,
+    tune: int | None = None,
+    chains: int | None = None,
+    seed: int | None = None,
+    progressbar: bool = True,
+) -> FittedModel:
+    """Fit the model the spec describes on the panel."""
+    seed = spec.seed if seed is None else seed
+    inputs = model_inputs(panel, spec, seed)
+    kw: dict[str, Any] = {
+        "draws": draws or spec.draws,
+        "tune": tune or spec.tune,
+        "chains": chains or spec.chains,
+        "random_seed": seed,
+        "sampler": spec.sampler,
+        "progressbar": progressbar,
+    }
+    if spec.kind == "observed":
+        assert inputs.labels is not None
+        obs = ObservedRegimes(
+            inputs.endog,
+            inputs.labels,
+            recon=inputs.recon,
+            recon_effect=spec.recon_effect,
+            priors=dict(spec.priors),
+            classifier=inputs.classifier,
+        )
+        return obs.fit(**kw)
+    mod = MarkovSwitching(
+        inputs.endog,
+        k_regimes=spec.k_regimes,
+        exog=inputs.exog,
+        exog_tvtp=inputs.exog_tvtp,
+        switching_variance=spec.switching_variance,
+        switching_exog=spec.switching_exog,
+        emission=spec.emission,
+        order_by=spec.order_by,
+        priors=dict(spec.priors),
+        recon=inputs.recon if spec.recon_effect != "none" else None,
+        recon_effect=spec.recon_effect,
+    )
+    return mod.fit(n_starts=spec.n_starts, **kw)

@@ -1,0 +1,195 @@
+"""Out-of-sample comparison: one-step-ahead log predictive density on held-out years.
+
+Each candidate is fitted on the months before the hold-out window; its
+parameters are then fixed and the one-step-ahead predictive density of every
+held-out month is computed from the posterior draws (for Markov models through
+the forward filter run over the whole sample, so the regime distribution is
+updated with each new month):
+
+    lpd_t = log mean_s p(y_t | y_<t, theta_s)
+
+Candidates: Markov K=2 and K=3, constant and TVTP transitions, the observed-
+regime model, and a constant-mean Student-t baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import logsumexp
+
+from regime.bayes.api import model_inputs
+from regime.bayes.markov import prepare_data
+from regime.bayes.observed import ObservedRegimes
+from regime.bayes.switching import MarkovSwitching, regime_draws, stacked
+from regime.config import ModelSpec
+from regime.errors import BadInputError
+from regime.features.panel import Panel
+
+log = logging.getLogger(__name__)
+
+
+def _lpd(draws_ll: np.ndarray) -> np.ndarray:
+    """(S, H) log densities -> (H,) log of the posterior-mean density."""
+    return np.asarray(logsumexp(draws_ll, axis=0) - np.log(draws_ll.shape[0]))
+
+
+def candidates(spec: ModelSpec) -> dict[str, ModelSpec]:
+    base = replace_spec(spec, kind="markov", recon_effect="none", exog=())
+    return {
+        "markov K=2 constant": replace_spec(base, k_regimes=2, tvtp_features=()),
+        "markov K=2 TVTP": replace_spec(base, k_regimes=2),
+        "markov K=3 constant": replace_spec(base, k_regimes=3, tvtp_features=()),
+        "markov K=3 TVTP": replace_spec(base, k_regimes=3),
+        "observed regimes": replace_spec(base, kind="observed", observed_labels="rules"),
+    }
+
+
+def replace_spec(spec: ModelSpec, **changes: Any) -> ModelSpec:
+    return spec.model_copy(update=changes)
+
+
+def holdout_comparison(
+    panel: Panel,
+    spec: ModelSpec,
+    *,
+    holdout_years: int | None = None,
+    draws: int = 300,
+    tune: int = 300,
+    chains: int = 2,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Table of held-out log predictive density per model (higher is better)."""
+    years = spec.holdout_years if holdout_years is None else holdout_years
+    if years <= 0:
+        raise BadInputError("model.holdout_years must be positive for a hold-out comparison.")
+    rows = []
+    for name, cand in [*candidates(spec).items(), ("constant-mean Student-t", None)]:
+        if progress is not None:
+            progress(name)
+        try:
+            lpd, n = _holdout_lpd(
+                panel, cand or spec, years, draws, tune, chains, seed, baseline=cand is None
+            )
+        except BadInputError as exc:
+            log.warning("comparison: %s skipped (%s)", name, exc)
+            continue
+        rows.append(
+            {
+                "model": name,
+                "holdout_months": n,
+                "lpd": float(lpd.sum()),
+                "lpd_per_month": float(lpd.mean()),
+            }
+        )
+    table = pd.DataFrame(rows).set_index("model")
+    base = (
+        float(table.loc["constant-mean Student-t", "lpd"])  # type: ignore[arg-type]
+        if "constant-mean Student-t" in table.index
+        else float("nan")
+    )
+    table["vs_baseline"] = table["lpd"].to_numpy(dtype=float) - base
+    return table.sort_values("lpd", ascending=False)
+
+
+def _holdout_lpd(
+    panel: Panel,
+    spec: ModelSpec,
+    years: int,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    baseline: bool,
+) -> tuple[np.ndarray, int]:
+    inputs = model_inputs(panel, spec, seed)
+    n_hold = 12 * years
+    n = len(inputs.endog)
+    if n - n_hold < 60:
+        raise BadInputError(f"only {n} months; too few to hold out {years} years")
+    train = slice(0, n - n_hold)
+    y = inputs.endog.to_numpy(dtype=float)
+    fit_kw: dict[str, Any] = {
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "random_seed": seed,
+        "progressbar": False,
+    }
+    if baseline:
+        return _baseline_lpd(y, n - n_hold, fit_kw), n_hold
+    if spec.kind == "observed":
+        assert inputs.labels is not None
+        labels = inputs.labels.to_numpy()
+        obs = ObservedRegimes(inputs.endog.iloc[train], labels[train])
+        res = obs.fit(**fit_kw)
+        post = stacked(res.idata, ["mu", "sigma", "nu", "mu0", "tau", "ls0", "tau_s"])
+        codes = []
+        for lab in labels[n - n_hold :]:
+            codes.append(obs.names.index(lab) if lab in obs.names else -1)
+        s = post["mu"].shape[0]
+        mean = np.empty((s, n_hold))
+        sig = np.empty((s, n_hold))
+        for h, c in enumerate(codes):
+            if c >= 0:
+                mean[:, h], sig[:, h] = post["mu"][:, c], post["sigma"][:, c]
+            else:  # a label never seen in training: the population distribution
+                mean[:, h], sig[:, h] = post["mu0"], np.exp(post["ls0"])
+        from scipy import stats
+
+        ll = stats.t.logpdf(y[None, n - n_hold :], post["nu"][:, None], mean, sig)
+        return _lpd(ll), n_hold
+    exog_tvtp = inputs.exog_tvtp
+    mod = MarkovSwitching(
+        inputs.endog.iloc[train],
+        k_regimes=spec.k_regimes,
+        exog_tvtp=exog_tvtp.iloc[train] if exog_tvtp is not None else None,
+        switching_variance=spec.switching_variance,
+        emission=spec.emission,
+        order_by=spec.order_by,
+        priors=dict(spec.priors),
+    )
+    mres = mod.fit(n_starts=max(4, spec.n_starts // 2), sampler=spec.sampler, **fit_kw)
+    full = prepare_data(
+        inputs.endog,
+        None,
+        exog_tvtp,
+        None,
+        tvtp_standardization=(mod.data.tvtp_mean, mod.data.tvtp_sd),
+    )
+    out = regime_draws(mres.idata, full, mod.spec, seed)
+    return _lpd(out["loglike"][:, n - n_hold :]), n_hold
+
+
+def _baseline_lpd(y: np.ndarray, n_train: int, fit_kw: dict[str, Any]) -> np.ndarray:
+    import pymc as pm
+    from scipy import stats
+
+    from regime.bayes.fit import multistart_map, sample_posterior
+
+    yt = y[:n_train]
+    with pm.Model() as model:
+        mu = pm.Normal("mu", yt.mean(), 2 * yt.std())
+        sigma = pm.HalfNormal("sigma", 2 * yt.std())
+        nu = pm.Gamma("nu", 2.0, 0.1)
+        pm.StudentT("y", nu=nu, mu=mu, sigma=sigma, observed=yt)
+    start = multistart_map(model, n_starts=2, random_seed=fit_kw["random_seed"])
+    idata = sample_posterior(
+        model,
+        start.point,
+        draws=fit_kw["draws"],
+        tune=fit_kw["tune"],
+        chains=fit_kw["chains"],
+        random_seed=fit_kw["random_seed"],
+        progressbar=False,
+    )
+    post = stacked(idata, ["mu", "sigma", "nu"])
+    ll = stats.t.logpdf(
+        y[None, n_train:], post["nu"][:, None], post["mu"][:, None], post["sigma"][:, None]
+    )
+    return _lpd(ll)

@@ -1,0 +1,225 @@
+"""Saved models: ``models/NAME/`` with the posterior, spec, fingerprint and versions.
+
+Layout::
+
+    models/NAME/
+      idata.nc      arviz.InferenceData (netCDF)
+      model.json    format, kind, spec, config, spec_hash, data_fingerprint,
+                    versions, fit info, diagnostics, data layout, panel provenance
+      panel.csv     the feature panel the model was fitted on (for reports)
+
+The folder is written atomically (temporary sibling, then rename). Loading
+checks the format version and recomputes the spec hash; a mismatch is an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from regime._io import atomic_directory
+from regime.bayes.markov import MarkovData, MarkovSpec
+from regime.bayes.observed import GmmClassifier, ObservedRegimes, ObservedResults
+from regime.bayes.switching import MarkovSwitchingResults
+from regime.config import stable_hash
+from regime.errors import BadInputError
+from regime.features.panel import Panel, PanelMeta
+
+FORMAT_VERSION = 1
+PACKAGES = ("regime", "pymc", "pytensor", "arviz", "nutpie", "numpy", "pandas", "xarray")
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def data_fingerprint(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(np.asarray(a, dtype=float)).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _hashed_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: doc[k] for k in ("format", "kind", "spec", "config", "data_fingerprint")}
+
+
+def save_model(
+    result: Any,
+    folder: Path,
+    *,
+    config: dict[str, Any] | None = None,
+    panel: Panel | None = None,
+    comparison: pd.DataFrame | None = None,
+) -> Path:
+    """Write a fitted model folder atomically; returns its path."""
+    folder = Path(folder)
+    if isinstance(result, MarkovSwitchingResults):
+        kind = "markov"
+        spec = asdict(result.spec)
+        d = result.data
+        layout = {
+            "index": [str(i) for i in d.index],
+            "exog_names": list(d.exog_names),
+            "tvtp_names": list(d.tvtp_names),
+            "tvtp_mean": d.tvtp_mean.tolist(),
+            "tvtp_sd": d.tvtp_sd.tolist(),
+        }
+        fingerprint = data_fingerprint(d.endog, d.exog, d.tvtp, d.recon)
+    else:
+        kind = "observed"
+        spec = result.spec
+        m = result.model
+        layout = {
+            "index": [str(i) for i in m.endog.index],
+            "labels": m.names,
+            "classifier": m.classifier.to_dict() if m.classifier is not None else None,
+        }
+        fingerprint = data_fingerprint(m.endog.to_numpy(), m.codes, m.recon)
+    diag = result.diagnostics
+    doc: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "kind": kind,
+        "spec": spec,
+        "config": config or {},
+        "data_fingerprint": fingerprint,
+    }
+    doc["spec_hash"] = stable_hash(_hashed_fields(doc))
+    doc |= {
+        "versions": versions(),
+        "info": result.info,
+        "diagnostics": diag.to_dict(),
+        "layout": layout,
+        "panel_meta": panel.meta.to_dict() if panel is not None else None,
+        "comparison": comparison.reset_index().to_dict(orient="list")
+        if comparison is not None
+        else None,
+    }
+    with atomic_directory(folder) as tmp:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result.idata.to_netcdf(str(tmp / "idata.nc"), engine="h5netcdf")
+        (tmp / "model.json").write_text(json.dumps(doc, indent=1, default=_json_default))
+        if panel is not None:
+            frame = panel.frame.copy()
+            frame.index = frame.index.astype(str)
+            frame.to_csv(tmp / "panel.csv")
+    return folder
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    return str(o)
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    """The validated ``model.json`` of a model folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BadInputError(f"Model folder {folder} does not exist; run `regime fit` first.")
+    path = folder / "model.json"
+    try:
+        doc: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BadInputError(
+            f"Model folder {folder} has no model.json; it is not a fitted model."
+        ) from None
+    except ValueError:
+        raise BadInputError(f"Model folder {folder} has a corrupt model.json.") from None
+    fmt = doc.get("format")
+    if fmt != FORMAT_VERSION:
+        raise BadInputError(
+            f"Model folder {folder} was written in format {fmt!r}; this version of regime "
+            f"reads format {FORMAT_VERSION}; refit it with `regime fit`."
+        )
+    try:
+        ok = stable_hash(_hashed_fields(doc)) == doc.get("spec_hash")
+    except KeyError:
+        ok = False
+    if not ok:
+        raise BadInputError(
+            f"Model folder {folder} fails its spec-hash check (edited, or written by another "
+            "version); refit it with `regime fit`."
+        )
+    return doc
+
+
+def load_model(folder: Path | str) -> Any:
+    """Restore a fitted model without refitting: an object with ``.idata``, ``.spec``, ``.data``."""
+    folder = Path(folder)
+    doc = read_meta(folder)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = az.from_netcdf(str(folder / "idata.nc"), engine="h5netcdf")
+    except (OSError, ValueError) as exc:
+        raise BadInputError(f"Model folder {folder} has an unreadable idata.nc ({exc}).") from None
+    layout = doc["layout"]
+    index = _index(layout["index"])
+    y = idata.observed_data["y"].values
+    if doc["kind"] == "markov":
+        cd = idata.constant_data
+        data = MarkovData(
+            endog=y,
+            index=index,
+            exog=cd["exog"].values.reshape(len(y), -1),
+            exog_names=tuple(layout["exog_names"]),
+            tvtp=cd["tvtp"].values.reshape(len(y), -1),
+            tvtp_names=tuple(layout["tvtp_names"]),
+            tvtp_mean=np.asarray(layout["tvtp_mean"], dtype=float),
+            tvtp_sd=np.asarray(layout["tvtp_sd"], dtype=float),
+            recon=cd["recon"].values,
+        )
+        spec = MarkovSpec(**doc["spec"])
+        res: Any = MarkovSwitchingResults(idata, data, spec, doc.get("info"))
+    else:
+        codes = idata.constant_data["regime_code"].values
+        labels = np.asarray(layout["labels"])[codes]
+        clf = GmmClassifier.from_dict(layout["classifier"]) if layout["classifier"] else None
+        model = ObservedRegimes(
+            pd.Series(y, index=index),
+            labels,
+            recon=idata.constant_data["recon"].values,
+            recon_effect=doc["spec"]["recon_effect"],
+            priors=doc["spec"].get("priors"),
+            classifier=clf,
+        )
+        res = ObservedResults(idata, model, doc.get("info") or {})
+    res.meta = doc
+    res.folder = folder
+    res.panel = _read_panel(folder, doc)
+    return res
+
+
+def _index(labels: list[str]) -> pd.Index:
+    try:
+        return pd.PeriodIndex(labels, freq="M")
+    except (ValueError, TypeError):
+        return pd.Index(labels)
+
+
+def _read_panel(folder: Path, doc: dict[str, Any]) -> Panel | None:
+    path = folder / "panel.csv"
+    if not path.exists() or not doc.get("panel_meta"):
+        return None
+    frame = pd.read_csv(path, index_col=0)
+    frame.index = pd.PeriodIndex(frame.index.astype(str), freq="M")
+    return Panel(frame, PanelMeta.from_dict(doc["panel_meta"]))
