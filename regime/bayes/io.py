@@ -180,9 +180,9 @@ def load_model(folder: Path | str) -> Any:
         data = MarkovData(
             endog=y,
             index=index,
-            exog=cd["exog"].values.reshape(len(y), -1),
+            exog=_columns(cd, "exog_data", len(y), len(layout["exog_names"])),
             exog_names=tuple(layout["exog_names"]),
-            tvtp=cd["tvtp"].values.reshape(len(y), -1),
+            tvtp=_columns(cd, "tvtp_data", len(y), len(layout["tvtp_names"])),
             tvtp_names=tuple(layout["tvtp_names"]),
             tvtp_mean=np.asarray(layout["tvtp_mean"], dtype=float),
             tvtp_sd=np.asarray(layout["tvtp_sd"], dtype=float),
@@ -207,6 +207,13 @@ def load_model(folder: Path | str) -> Any:
     res.folder = folder
     res.panel = _read_panel(folder, doc)
     return res
+
+
+def _columns(ds: Any, name: str, nobs: int, ncols: int) -> np.ndarray:
+    """A (nobs, ncols) array from the file; empty dimensions do not survive netCDF."""
+    if ncols == 0:
+        return np.zeros((nobs, 0))
+    return np.asarray(ds[name].values, dtype=float).reshape(nobs, ncols)
 
 
 def _index(labels: list[str]) -> pd.Index:

@@ -252,12 +252,12 @@ def add_regime_draws(idata: Any, data: MarkovData, spec: MarkovSpec, random_seed
     obs = xr.Dataset({"y": xr.DataArray(data.endog, dims=(D.MONTH,), coords={D.MONTH: months})})
     const = xr.Dataset(
         {
-            "exog": xr.DataArray(
+            "exog_data": xr.DataArray(
                 data.exog,
                 dims=(D.MONTH, D.EXOG),
                 coords={D.MONTH: months, D.EXOG: list(data.exog_names)},
             ),
-            "tvtp": xr.DataArray(
+            "tvtp_data": xr.DataArray(
                 data.tvtp,
                 dims=(D.MONTH, D.TVTP),
                 coords={D.MONTH: months, D.TVTP: list(data.tvtp_names)},
