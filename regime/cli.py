@@ -329,6 +329,46 @@ def diagnose_cmd(
     _gate(meta["diagnostics"], allow=True)
 
 
+@app.command("scenario")
+def scenario_cmd(
+    name: Annotated[str, typer.Argument(help="Model folder name under models/.")],
+    scenarios: Annotated[
+        list[Path] | None, typer.Option("--scenarios", "-s", help="Scenario YAML file(s).")
+    ] = None,
+    samples: Annotated[int | None, typer.Option(help="Simulated paths per scenario.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    config: ConfigOpt = None,
+) -> None:
+    """Simulate scenarios (built-in ones by default) and write reports/NAME/scenarios/."""
+    cfg = _config(config)
+    ds, table, out = pipeline.run_scenarios(cfg, name, scenarios, samples=samples, seed=seed)
+    _print_scenarios(table, bool(ds.attrs.get("synthetic")))
+    console.print(f"wrote {out}/scenarios.nc, summary.csv, fan.csv")
+
+
+def _print_scenarios(table: Any, synthetic: bool) -> None:
+    if synthetic:
+        console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
+    horizon = max(int(c.split("_")[1][:-1]) for c in table.columns if c.startswith("median_"))
+    t = Table(title=f"cumulative small-minus-large return at {horizon} months (%)")
+    for c in ("scenario", "median", "90% interval", "P(outperform)", "ES 5%", "macro", "flows",
+              "plausibility %"):
+        t.add_column(c, justify="right" if c != "scenario" else "left")
+    for name, r in table.iterrows():
+        t.add_row(str(name), f"{r[f'median_{horizon}m']:.2f}",
+                  f"[{r[f'q05_{horizon}m']:.1f}, {r[f'q95_{horizon}m']:.1f}]",
+                  f"{r['p_outperform']:.2f}", f"{r['expected_shortfall_5']:.2f}",
+                  f"{r['macro_contribution']:.2f}", f"{r['flow_contribution']:.2f}",
+                  f"{r['plausibility_pct']:.1f}" + (" [red]implausible[/]" if r["implausible"]
+                                                     else ""))
+    console.print(t)
+    for name, r in table.iterrows():
+        if r["implausible"]:
+            err_console.print(f"[yellow]warning:[/] scenario {name} is farther from history "
+                              f"than {100 - r['plausibility_pct']:.1f}% of past windows; "
+                              "check its units.")
+
+
 # --------------------------------------------------------------------------- demo
 
 

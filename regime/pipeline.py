@@ -139,4 +139,41 @@ def fit_and_save(
     folder = cfg.report.models_dir / name
     config = cfg.model_dump(mode="json", exclude={"data": {"fred": {"api_key"}}})
     save_model(result, folder, config=config, panel=panel, comparison=table)
+    result.panel = panel
     return result, folder
+
+
+def model_folder(cfg: Config, name: str) -> Path:
+    """``models/NAME`` (or ``name`` itself when it is a folder path)."""
+    p = Path(name)
+    return p if p.is_dir() and (p / "model.json").exists() else cfg.report.models_dir / name
+
+
+def run_scenarios(
+    cfg: Config,
+    name: str,
+    scenario_files: list[Path] | None = None,
+    *,
+    samples: int | None = None,
+    seed: int = 0,
+) -> tuple[Any, pd.DataFrame, Path]:
+    """Load models/NAME, simulate the scenarios, write reports/NAME/{scenarios.nc, summary.csv}."""
+    import warnings
+
+    from regime._io import atomic_directory
+    from regime.bayes.io import load_model
+    from regime.scenarios import builtin_scenarios, load_scenarios, run
+    from regime.scenarios.summary import fan, summary
+
+    model = load_model(model_folder(cfg, name))
+    specs = load_scenarios(scenario_files) if scenario_files else builtin_scenarios()
+    ds = run(model, specs, n_samples=samples, seed=seed)
+    table = summary(ds, model.panel.frame)
+    out = cfg.report.out_dir / Path(name).name / "scenarios"
+    with atomic_directory(out) as tmp:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds.to_netcdf(tmp / "scenarios.nc", engine="h5netcdf")
+        table.to_csv(tmp / "summary.csv")
+        fan(ds).to_csv(tmp / "fan.csv")
+    return ds, table, out

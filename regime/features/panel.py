@@ -131,6 +131,31 @@ def rule_labels(frame: pd.DataFrame, features: FeatureSpec) -> pd.DataFrame:
     return out
 
 
+def derive_features(base: Mapping[str, pd.Series]) -> dict[str, pd.Series]:
+    """Macro features from the row-aligned base columns (already release-lagged).
+
+    ``base`` holds ``fedfunds`` (%), ``cpi`` (index), optionally ``core`` (index)
+    and ``usd`` (index). The scenario engine calls this same function on
+    extended base columns, so scenario features are transformed exactly like the
+    training panel.
+    """
+    fed, cpi, usd = base[D.FEDFUNDS], base[D.CPI], base[D.USD]
+    cols: dict[str, pd.Series] = {
+        D.FEDFUNDS: fed,
+        D.FEDFUNDS_CHG6: T.change(fed, 6),
+        D.FEDFUNDS_CHG12: T.change(fed, 12),
+        D.CPI: cpi,
+        D.CPI_YOY: T.yoy_pct(cpi),
+        D.CPI_3M: T.annualised_pct(cpi, 3),
+    }
+    if D.CORE in base:
+        cols[D.CORE_YOY] = T.yoy_pct(base[D.CORE])
+        cols[D.CORE_3M] = T.annualised_pct(base[D.CORE], 3)
+    cols[D.USD] = usd
+    cols[D.USD_YOY] = T.yoy_pct(usd)
+    return cols
+
+
 def build_panel(
     series: Mapping[str, SeriesData],
     features: FeatureSpec,
@@ -178,18 +203,10 @@ def build_panel(
             shifted = shifted[shifted.index <= cutoff]
         return T.regular(shifted)
 
-    cols: dict[str, pd.Series] = {}
-    fed = prepared(features.policy_rate)
-    cols[D.FEDFUNDS] = fed
-    cols[D.FEDFUNDS_CHG6] = T.change(fed, 6)
-    cols[D.FEDFUNDS_CHG12] = T.change(fed, 12)
-    cpi = prepared(features.inflation)
-    cols[D.CPI_YOY] = T.yoy_pct(cpi)
-    cols[D.CPI_3M] = T.annualised_pct(cpi, 3)
+    base: dict[str, pd.Series] = {D.FEDFUNDS: prepared(features.policy_rate),
+                                  D.CPI: prepared(features.inflation)}
     if features.core_inflation:
-        core = prepared(features.core_inflation)
-        cols[D.CORE_YOY] = T.yoy_pct(core)
-        cols[D.CORE_3M] = T.annualised_pct(core, 3)
+        base[D.CORE] = prepared(features.core_inflation)
     dollar_ids = [s for s in features.dollar if s in series]
     if not dollar_ids:
         _need(series, features.dollar[-1])
@@ -199,8 +216,9 @@ def build_panel(
             usd = T.regular(T.splice_log(usd, prepared(sid)))
         except ValueError as exc:
             raise BadInputError(f"Dollar series {sid} cannot be spliced: {exc}.") from None
-    cols[D.USD] = usd
-    cols[D.USD_YOY] = T.yoy_pct(usd)
+    base[D.USD] = usd
+    cols = derive_features(base)
+    fed, cpi = base[D.FEDFUNDS], base[D.CPI]
     cols[D.REL_RETURN] = _relative_return(series, features, prepared, cutoff)
 
     # the panel ends at the last month every input reaches (after release lags)
