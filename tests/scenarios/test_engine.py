@@ -186,4 +186,6 @@ def test_real_model_direction_and_sense(real_model) -> None:  # type: ignore[no-
     flow = pd.DataFrame(ds["flow"].sel(scenario="cut").values, columns=ds.month.values)
     # panel ends 2025-11: the June 2026 event runs up from 30 April; nothing before May
     assert (flow[["2025-12", "2026-01", "2026-02", "2026-03", "2026-04"]] == 0).all().all()
-    assert (flow["2026-06"] > 0).all() and (flow["2026-07"] < 0).all()
+    # net imbalance is truncated at zero, so a few paths carry no flow at all
+    assert (flow["2026-06"] >= 0).all() and flow["2026-06"].mean() > 0
+    assert (flow["2026-07"] <= 0).all() and flow["2026-07"].mean() < 0
