@@ -177,3 +177,47 @@ def run_scenarios(
         table.to_csv(tmp / "summary.csv")
         fan(ds).to_csv(tmp / "fan.csv")
     return ds, table, out
+
+
+def make_report(cfg: Config, name: str, *, seed: int = 0) -> Path:
+    """reports/NAME/index.html from models/NAME and reports/NAME/scenarios (run if absent)."""
+    from regime.bayes.io import load_model
+    from regime.reports.render import load_scenarios, render_report
+
+    model = load_model(model_folder(cfg, name))
+    out = cfg.report.out_dir / Path(name).name
+    if not (out / "scenarios" / "scenarios.nc").exists():
+        run_scenarios(cfg, name, seed=seed)
+    ds = load_scenarios(out / "scenarios")
+    return render_report(model, ds, out)
+
+
+def run_all(
+    cfg: Config,
+    name: str,
+    *,
+    synthetic: bool = False,
+    offline: bool = False,
+    compare: bool = True,
+    compare_draws: int = 300,
+    scenario_files: list[Path] | None = None,
+    samples: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    cache_dir: Path | None = None,
+) -> Path:
+    """pull -> panel -> fit -> scenarios -> report; returns the report path."""
+    say = progress or (lambda m: None)
+    say("data")
+    if synthetic:
+        series = synthetic_series()
+    else:
+        cache = cache_for(cfg, cache_dir)
+        series = load_series(cfg, cache, offline=offline, api_key=resolve_api_key(cfg))
+    panel = panel_for(cfg, series)
+    say(f"fit ({cfg.model.kind}, {panel.meta.start}..{panel.meta.end})")
+    fit_and_save(cfg, panel, name, compare=compare, compare_draws=compare_draws,
+                 progress=lambda m: say(f"hold-out comparison: {m}"))
+    say("scenarios")
+    run_scenarios(cfg, name, scenario_files, samples=samples, seed=cfg.model.seed)
+    say("report")
+    return make_report(cfg, name, seed=cfg.model.seed)

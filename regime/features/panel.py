@@ -233,7 +233,10 @@ def build_panel(
     )
     labels = rule_labels(frame, features)
     frame = pd.concat([frame, labels], axis=1)
-    provenance = {sid: series[sid].meta.to_dict() for sid in used}
+    provenance = {
+        sid: {**series[sid].meta.to_dict(), "first": series[sid].first, "last": series[sid].last}
+        for sid in used
+    }
     meta = PanelMeta(
         inputs=tuple(used),
         missing={k: v for k, v in missing.items()},

@@ -1,0 +1,189 @@
+"""Render ``reports/NAME/index.html`` (self-contained) and its CSV tables."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from regime import _dims as D
+from regime._io import atomic_write_text
+from regime.bayes import diagnostics as dg
+from regime.config import stable_hash
+from regime.errors import BadInputError
+from regime.reports import figures as F
+from regime.scenarios.summary import fan, summary
+
+DECIMALS = 2
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def load_scenarios(folder: Path) -> xr.Dataset:
+    path = folder / "scenarios.nc"
+    if not path.exists():
+        raise BadInputError(f"No scenario results in {folder}; run `regime scenario NAME` first.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return xr.load_dataset(path, engine="h5netcdf")
+
+
+def summary_for_report(ds: xr.Dataset, panel: pd.DataFrame) -> pd.DataFrame:
+    """The report's summary table (full precision; the HTML shows it rounded)."""
+    return summary(ds, panel)
+
+
+def render_report(model: Any, ds: xr.Dataset, out_dir: Path, *,
+                  now: Callable[[], str] = _now) -> Path:
+    """Write ``index.html`` and tables into ``out_dir``; returns the HTML path.
+
+    ``model`` is a loaded model folder (``regime.load_model``), ``ds`` a saved
+    scenario dataset. Every file is written atomically.
+    """
+    meta = model.meta or {}
+    panel = model.panel
+    if panel is None:
+        raise BadInputError(f"Model folder {model.folder} has no panel.csv; refit it.")
+    table = summary_for_report(ds, panel.frame)
+    horizon = ds.sizes[D.MONTH]
+    summary_months = sorted({m for m in (3, 6, 12) if m <= horizon} | {horizon})
+    summ_post = model.summary()
+    kind = meta.get("kind", "markov")
+    figs = {
+        "fan": F.to_base64(F.fan_charts(ds, panel.frame)),
+        "regimes": F.to_base64(F.regime_history(_regime_probs(model), panel.frame)),
+        "params": F.to_base64(F.forest(summ_post, ("mu", "sigma"), "regime means and sds (%)")),
+        "tvtp": F.to_base64(F.forest(summ_post, ("b",), "transition sensitivities (logit per sd)"))
+        if any(i.startswith("b[") for i in summ_post.index) else "",
+        "flows": F.to_base64(F.flow_decomposition(ds, _flow_scenario(ds), _gamma(summ_post))),
+    }
+    rounded = table.round(DECIMALS)
+    rows = [{"scenario": name, **r} for name, r in rounded.reset_index(drop=False)
+            .set_index(D.SCENARIO).to_dict(orient="index").items()]
+    diag = meta.get("diagnostics", {})
+    gates = [
+        ("max R-hat", f"{diag.get('max_rhat', float('nan')):.4f}", f"<= {dg.GOOD_RHAT}",
+         diag.get("gates", {}).get("rhat", False)),
+        ("min bulk ESS", f"{diag.get('min_ess_bulk', float('nan')):.0f}",
+         f">= {dg.MIN_ESS_BULK}", diag.get("gates", {}).get("ess", False)),
+        ("divergences", str(diag.get("divergences")), "0",
+         diag.get("gates", {}).get("divergences", False)),
+        ("chains agree", str(diag.get("chains_agree")), "True",
+         diag.get("gates", {}).get("chains_agree", False)),
+    ]
+    comp = meta.get("comparison")
+    comparison_rows = []
+    if comp:
+        for i in range(len(comp["model"])):
+            comparison_rows.append((comp["model"][i], comp["holdout_months"][i],
+                                    f"{comp['lpd'][i]:.2f}", f"{comp['lpd_per_month'][i]:.3f}",
+                                    f"{comp['vs_baseline'][i]:+.2f}"))
+    provenance = _provenance(panel.meta.provenance)
+    info = meta.get("info", {}) or {}
+    spec = meta.get("spec", {})
+    ctx = {
+        "name": Path(str(model.folder)).name,
+        "synthetic": bool(panel.meta.synthetic),
+        "model_desc": _model_desc(kind, spec, model),
+        "data_start": str(model.panel.frame.index[0]),
+        "data_end": panel.meta.end,
+        "nobs": _nobs(model),
+        "last_month": ds.attrs.get("last_month", ""),
+        "samples": ds.sizes[D.SAMPLE],
+        "generated": now(),
+        "horizon": horizon,
+        "summary_months": summary_months,
+        "summary_rows": rows,
+        "descriptions": ds.attrs.get("descriptions", ""),
+        "figures": figs,
+        "posterior_cols": list(summ_post.columns),
+        "posterior_rows": [(i, [f"{v:.3f}" for v in r]) for i, r in summ_post.iterrows()],
+        "gamma": _gamma(summ_post),
+        "gates": gates,
+        "comparison_rows": comparison_rows,
+        "holdout": f"last {meta.get('config', {}).get('model', {}).get('holdout_years', '?')} "
+                   "years held out",
+        "provenance": provenance,
+        "config_hash": stable_hash(meta.get("config", {})),
+        "spec_hash": meta.get("spec_hash", ""),
+        "fingerprint": meta.get("data_fingerprint", ""),
+        "fit_seed": info.get("random_seed", ""),
+        "scenario_seed": ds.attrs.get("seed", ""),
+        "versions": meta.get("versions", {}),
+    }
+    env = jinja2.Environment(loader=jinja2.PackageLoader("regime", "reports/templates"),
+                             autoescape=jinja2.select_autoescape(["html"]),
+                             undefined=jinja2.StrictUndefined)
+    html = env.get_template("report.html").render(**ctx)
+    out_dir = Path(out_dir)
+    tables = {
+        "summary.csv": table,
+        "fan.csv": fan(ds),
+        "posterior.csv": summ_post,
+        "provenance.csv": pd.DataFrame(provenance),
+    }
+    if comp:
+        tables["comparison.csv"] = pd.DataFrame(comp)
+    for fname, frame in tables.items():
+        buf = io.StringIO()
+        frame.to_csv(buf)
+        atomic_write_text(out_dir / fname, buf.getvalue())
+    atomic_write_text(out_dir / "index.html", html)
+    return out_dir / "index.html"
+
+
+def _regime_probs(model: Any) -> pd.DataFrame:
+    if hasattr(model, "smoothed_probabilities"):
+        return model.smoothed_probabilities  # type: ignore[no-any-return]
+    data = model.data  # observed regimes: one-hot labels
+    return pd.get_dummies(data["regime"]).astype(float)
+
+
+def _nobs(model: Any) -> int:
+    return int(model.idata.observed_data["y"].size)
+
+
+def _model_desc(kind: str, spec: dict[str, Any], model: Any) -> str:
+    if kind == "markov":
+        tv = list(model.data.tvtp_names)
+        return (f"Markov switching, K={spec.get('k_regimes')}, {spec.get('emission')} "
+                f"emissions, " + (f"TVTP on {', '.join(tv)}" if tv else "constant transitions"))
+    return f"observed regimes ({len(model.model.names)} labels), Student-t, partial pooling"
+
+
+def _flow_scenario(ds: xr.Dataset) -> str:
+    names = list(ds[D.SCENARIO].values)
+    flows = ds["flow"].mean(D.SAMPLE).sum(D.MONTH).values
+    return str(names[int(np.argmax(np.abs(flows)))])
+
+
+def _gamma(summ: pd.DataFrame) -> tuple[float, float, float] | None:
+    if "gamma" in summ.index:
+        r = summ.loc["gamma"]
+        return float(r["mean"]), float(r["hdi_5%"]), float(r["hdi_95%"])
+    return None
+
+
+def _provenance(prov: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for sid, m in prov.items():
+        out.append({
+            "series": sid,
+            "source": m.get("source", "") + (" (SYNTHETIC)" if m.get("synthetic") else ""),
+            "origin": m.get("origin", ""),
+            "vintage": m.get("vintage") or m.get("fetched_at") or "-",
+            "first": m.get("first", ""),
+            "last": m.get("last", ""),
+            "missing": ", ".join(m.get("missing", [])) or "-",
+        })
+    return out
