@@ -355,6 +355,38 @@ class MarkovSwitchingResults:
             name="expected_duration_months",
         )
 
+    def posterior_predictive(self, n_draws: int = 200, seed: int = 0) -> np.ndarray:
+        """Replicated series (n_draws, nobs): emissions along the sampled regime paths.
+
+        Each replicate uses one posterior draw's parameters and its FFBS regime
+        path, so it answers "could this model have produced the observed months?"
+        """
+        rng = np.random.default_rng(seed)
+        post = stacked(self.idata, [*self.param_names, "regime_path"])
+        idx = rng.choice(post["mu"].shape[0], size=n_draws, replace=False)
+        part = {k: v[idx] for k, v in post.items()}
+        path = part["regime_path"].astype(int)
+        rows = np.arange(n_draws)[:, None]
+        mu_t = part["mu"][rows, path]
+        if self.data.exog.shape[1]:
+            beta = part["beta"]
+            xb = (np.einsum("tx,skx->stk", self.data.exog, beta)[rows, np.arange(self.nobs), path]
+                  if self.spec.switching_exog else np.einsum("tx,sx->st", self.data.exog, beta))
+            mu_t = mu_t + xb
+        if self.spec.recon_effect == "shared":
+            mu_t = mu_t + part["gamma"][:, None] * self.data.recon
+        elif self.spec.recon_effect == "switching":
+            mu_t = mu_t + part["gamma"][rows, path] * self.data.recon
+        sig = part["sigma"]
+        sig_t = sig[rows, path] if sig.ndim == 2 else np.repeat(sig[:, None], self.nobs, 1)
+        eps = (rng.standard_t(part["nu"][:, None], size=mu_t.shape) if "nu" in part
+               else rng.standard_normal(mu_t.shape))
+        return np.asarray(mu_t + sig_t * eps)
+
+    @property
+    def nobs(self) -> int:
+        return self.data.nobs
+
     @cached_property
     def diagnostics(self) -> Diagnostics:
         identified = ["mu", "sigma"] + (["p"] if not self.has_tvtp else ["a"])

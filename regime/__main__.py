@@ -1,0 +1,5 @@
+"""``python -m regime`` runs the command-line interface."""
+
+from regime.cli import run
+
+run()

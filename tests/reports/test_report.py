@@ -1,0 +1,149 @@
+"""Report and pipeline: HTML parses, figures present, numbers match, banner, bad input."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from regime.cli import main
+from regime.config import Config, ModelSpec, ReportSpec
+from regime.pipeline import make_report, run_all
+
+FIGURES = ("fig-fan", "fig-regimes", "fig-params", "fig-tvtp", "fig-flows")
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: dict[str, dict[str, str | None]] = {}
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        d = dict(attrs)
+        if d.get("id"):
+            self.ids[str(d["id"])] = d
+
+
+def small_config(tmp: Path) -> Config:
+    return Config(
+        model=ModelSpec(draws=200, tune=200, chains=2, n_starts=4, holdout_years=0),
+        report=ReportSpec(out_dir=tmp / "reports", models_dir=tmp / "models"),
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Path]:
+    tmp = tmp_path_factory.mktemp("run")
+    cfg = small_config(tmp)
+    path = run_all(cfg, "t", synthetic=True, compare=False, samples=400)
+    return cfg, path
+
+
+def test_report_html_figures_and_numbers(demo_report: tuple[Config, Path]) -> None:
+    cfg, path = demo_report
+    html = path.read_text()
+    parser = _Collector()
+    parser.feed(html)
+    for fig in FIGURES:
+        src = parser.ids[fig]["src"] or ""
+        assert src.startswith("data:image/png;base64,")
+        png = base64.b64decode(src.split(",", 1)[1])
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    assert "http://" not in html and "https://" not in html.replace(
+        "https://api.stlouisfed.org", "")  # self-contained: nothing to fetch
+    # the summary table equals the CSV and the scenario dataset
+    csv = pd.read_csv(path.parent / "summary.csv", index_col=0)
+    ds = xr.load_dataset(path.parent / "scenarios" / "scenarios.nc", engine="h5netcdf")
+    for name, row in csv.iterrows():
+        cum = ds["cumulative"].sel(scenario=name).values[:, 11]
+        assert row["median_12m"] == pytest.approx(float(np.median(cum)), rel=1e-6)
+        assert row["p_outperform"] == pytest.approx(float((ds["cumulative"].sel(
+            scenario=name).values[:, -1] > 0).mean()))
+        cell = f"<td class=\"l\">{name}</td>"
+        assert cell in html
+        after = html.split(cell, 1)[1]
+        first = re.search(r"<td>([-0-9.]+)</td>", after)
+        assert first is not None and float(first.group(1)) == round(row["median_3m"], 2)
+    assert html.count('id="synthetic-banner"') == 1
+
+
+def test_report_rebuilds_in_a_fresh_process(demo_report: tuple[Config, Path],
+                                            tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cfg, path = demo_report
+    before = path.stat().st_mtime_ns
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text(f"report: {{out_dir: {cfg.report.out_dir}, models_dir: "
+                        f"{cfg.report.models_dir}}}\n")
+    proc = subprocess.run([sys.executable, "-m", "regime", "report", "t", "--config",
+                           str(cfg_file)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert path.stat().st_mtime_ns > before
+
+
+def test_report_bad_inputs(demo_report: tuple[Config, Path], tmp_path: Path,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, path = demo_report
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text(f"report: {{out_dir: {cfg.report.out_dir}, models_dir: "
+                        f"{cfg.report.models_dir}}}\n")
+    assert main(["report", "nope", "--config", str(cfg_file)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nhorizont: 12\n")
+    assert main(["scenario", "t", "--config", str(cfg_file), "--scenarios", str(bad)]) == 2
+    assert "did you mean 'horizon'" in capsys.readouterr().err
+    # an output directory that cannot be created (a file is in the way): one sentence,
+    # exit 2, nothing written
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a directory")
+    cfg_file.write_text(f"report: {{out_dir: {blocker / 'out'}, models_dir: "
+                        f"{cfg.report.models_dir}}}\n")
+    assert main(["scenario", "t", "--config", str(cfg_file)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be created" in err and "Traceback" not in err
+    assert blocker.read_text() == "not a directory"
+
+
+def test_incompatible_model_folder(demo_report: tuple[Config, Path], tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    cfg, _ = demo_report
+    broken = tmp_path / "models" / "old"
+    shutil.copytree(cfg.report.models_dir / "t", broken)
+    doc = json.loads((broken / "model.json").read_text())
+    doc["format"] = 0
+    (broken / "model.json").write_text(json.dumps(doc))
+    c = Config(report=ReportSpec(out_dir=tmp_path / "r", models_dir=tmp_path / "models"))
+    from regime.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="format 0"):
+        make_report(c, "old")
+    assert not (tmp_path / "r" / "old" / "index.html").exists()
+
+
+@pytest.mark.realdata
+def test_pipeline_on_real_data(raw_dir: Path, tmp_path: Path) -> None:
+    from tests.test_realdata import PANEL_FILES
+
+    cfg = small_config(tmp_path)
+    cache = tmp_path / "cache"
+    assert main(["data", "import", *[str(raw_dir / f) for f in PANEL_FILES],
+                 "--cache-dir", str(cache)]) == 0
+    path = run_all(cfg, "real", offline=True, compare=False, samples=300, cache_dir=cache)
+    html = path.read_text()
+    assert "synthetic-banner" not in html
+    for sid in ("FEDFUNDS", "CPIAUCSL", "TWEXBMTH", "DTWEXBGS", "F-F_Research_Data_Factors:SMB"):
+        assert f">{sid}</td>" in html
+    assert ">2026-05</td>" in html  # FEDFUNDS' last month
+    assert ">2025-11</td>" in html  # SMB's last month
