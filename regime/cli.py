@@ -351,22 +351,36 @@ def _print_scenarios(table: Any, synthetic: bool) -> None:
         console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
     horizon = max(int(c.split("_")[1][:-1]) for c in table.columns if c.startswith("median_"))
     t = Table(title=f"cumulative small-minus-large return at {horizon} months (%)")
-    for c in ("scenario", "median", "90% interval", "P(outperform)", "ES 5%", "macro", "flows",
-              "plausibility %"):
+    for c in (
+        "scenario",
+        "median",
+        "90% interval",
+        "P(outperform)",
+        "ES 5%",
+        "macro",
+        "flows",
+        "plausibility %",
+    ):
         t.add_column(c, justify="right" if c != "scenario" else "left")
     for name, r in table.iterrows():
-        t.add_row(str(name), f"{r[f'median_{horizon}m']:.2f}",
-                  f"[{r[f'q05_{horizon}m']:.1f}, {r[f'q95_{horizon}m']:.1f}]",
-                  f"{r['p_outperform']:.2f}", f"{r['expected_shortfall_5']:.2f}",
-                  f"{r['macro_contribution']:.2f}", f"{r['flow_contribution']:.2f}",
-                  f"{r['plausibility_pct']:.1f}" + (" [red]implausible[/]" if r["implausible"]
-                                                     else ""))
+        t.add_row(
+            str(name),
+            f"{r[f'median_{horizon}m']:.2f}",
+            f"[{r[f'q05_{horizon}m']:.1f}, {r[f'q95_{horizon}m']:.1f}]",
+            f"{r['p_outperform']:.2f}",
+            f"{r['expected_shortfall_5']:.2f}",
+            f"{r['macro_contribution']:.2f}",
+            f"{r['flow_contribution']:.2f}",
+            f"{r['plausibility_pct']:.1f}" + (" [red]implausible[/]" if r["implausible"] else ""),
+        )
     console.print(t)
     for name, r in table.iterrows():
         if r["implausible"]:
-            err_console.print(f"[yellow]warning:[/] scenario {name} is farther from history "
-                              f"than {100 - r['plausibility_pct']:.1f}% of past windows; "
-                              "check its units.")
+            err_console.print(
+                f"[yellow]warning:[/] scenario {name} is farther from history "
+                f"than {100 - r['plausibility_pct']:.1f}% of past windows; "
+                "check its units."
+            )
 
 
 # --------------------------------------------------------------------------- demo
@@ -397,8 +411,16 @@ def run_cmd(
 ) -> None:
     """pull -> panel -> fit -> scenarios -> report on the configured data."""
     cfg = _config(config)
-    _run(cfg, name, synthetic=False, offline=offline, compare=compare, scenarios=scenarios,
-         allow=allow_unconverged, cache_dir=cache_dir)
+    _run(
+        cfg,
+        name,
+        synthetic=False,
+        offline=offline,
+        compare=compare,
+        scenarios=scenarios,
+        allow=allow_unconverged,
+        cache_dir=cache_dir,
+    )
 
 
 @app.command("demo")
@@ -408,30 +430,58 @@ def demo(
 ) -> None:
     """The whole pipeline offline on the synthetic sample (about two minutes on 2 cores)."""
     cfg = _config(config)
-    cfg = cfg.model_copy(update={"model": cfg.model.model_copy(
-        update={"draws": DEMO_DRAWS, "tune": DEMO_DRAWS})})
-    _run(cfg, name, synthetic=True, offline=True, compare=True, scenarios=None, allow=True,
-         cache_dir=None, compare_draws=DEMO_COMPARE_DRAWS)
+    cfg = cfg.model_copy(
+        update={"model": cfg.model.model_copy(update={"draws": DEMO_DRAWS, "tune": DEMO_DRAWS})}
+    )
+    _run(
+        cfg,
+        name,
+        synthetic=True,
+        offline=True,
+        compare=True,
+        scenarios=None,
+        allow=True,
+        cache_dir=None,
+        compare_draws=DEMO_COMPARE_DRAWS,
+    )
 
 
 DEMO_DRAWS = 500  # 2 chains x 500: bulk ESS ~800 on the demo sample
 DEMO_COMPARE_DRAWS = 200
 
 
-def _run(cfg: Config, name: str, *, synthetic: bool, offline: bool, compare: bool,
-         scenarios: list[Path] | None, allow: bool, cache_dir: Path | None,
-         compare_draws: int = 300) -> None:
+def _run(
+    cfg: Config,
+    name: str,
+    *,
+    synthetic: bool,
+    offline: bool,
+    compare: bool,
+    scenarios: list[Path] | None,
+    allow: bool,
+    cache_dir: Path | None,
+    compare_draws: int = 300,
+) -> None:
     import time
 
     t0 = time.perf_counter()
     with err_console.status("starting") as status:
+
         def say(msg: str) -> None:
             status.update(f"{msg} ({time.perf_counter() - t0:.0f}s)")
             err_console.print(f"  {msg}", highlight=False)
 
-        path = pipeline.run_all(cfg, name, synthetic=synthetic, offline=offline,
-                                compare=compare, compare_draws=compare_draws,
-                                scenario_files=scenarios, progress=say, cache_dir=cache_dir)
+        path = pipeline.run_all(
+            cfg,
+            name,
+            synthetic=synthetic,
+            offline=offline,
+            compare=compare,
+            compare_draws=compare_draws,
+            scenario_files=scenarios,
+            progress=say,
+            cache_dir=cache_dir,
+        )
     from regime.bayes.io import read_meta
 
     meta = read_meta(pipeline.model_folder(cfg, name))

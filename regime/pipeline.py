@@ -215,8 +215,14 @@ def run_all(
         series = load_series(cfg, cache, offline=offline, api_key=resolve_api_key(cfg))
     panel = panel_for(cfg, series)
     say(f"fit ({cfg.model.kind}, {panel.meta.start}..{panel.meta.end})")
-    fit_and_save(cfg, panel, name, compare=compare, compare_draws=compare_draws,
-                 progress=lambda m: say(f"hold-out comparison: {m}"))
+    fit_and_save(
+        cfg,
+        panel,
+        name,
+        compare=compare,
+        compare_draws=compare_draws,
+        progress=lambda m: say(f"hold-out comparison: {m}"),
+    )
     say("scenarios")
     run_scenarios(cfg, name, scenario_files, samples=samples, seed=cfg.model.seed)
     say("report")

@@ -16,15 +16,22 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "inspect_posterio
 
 
 def test_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = Config(model=ModelSpec(draws=200, tune=200, chains=2, n_starts=4, holdout_years=0),
-                 report=ReportSpec(models_dir=tmp_path / "models", out_dir=tmp_path / "r"))
-    _, folder = fit_and_save(cfg, panel_for(cfg, synthetic_series()), "nb", compare=False,
-                             progressbar=False)
+    cfg = Config(
+        model=ModelSpec(draws=200, tune=200, chains=2, n_starts=4, holdout_years=0),
+        report=ReportSpec(models_dir=tmp_path / "models", out_dir=tmp_path / "r"),
+    )
+    _, folder = fit_and_save(
+        cfg, panel_for(cfg, synthetic_series()), "nb", compare=False, progressbar=False
+    )
     monkeypatch.setenv("REGIME_MODEL", str(folder))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    ).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert os.environ["REGIME_MODEL"] == str(folder)

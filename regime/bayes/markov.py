@@ -146,8 +146,12 @@ def coords(data: MarkovData, k: int) -> dict[str, Any]:
     }
 
 
-def build_model(data: MarkovData, spec: MarkovSpec) -> pm.Model:
-    """The PyMC model; keeps no state between calls."""
+def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -> pm.Model:
+    """The PyMC model; keeps no state between calls.
+
+    ``likelihood="scan"`` swaps the custom Op for the ``pytensor.scan`` version:
+    the naive baseline of the benchmark, not for use.
+    """
     k = spec.k_regimes
     if k < 2:
         raise BadInputError(f"k_regimes must be at least 2; got {k}.")
@@ -218,7 +222,12 @@ def build_model(data: MarkovData, spec: MarkovSpec) -> pm.Model:
             transition = pm.Dirichlet("p", a=conc, dims=(D.REGIME, D.REGIME_TO))
             first = transition
         initial = ergodic(first, k)
-        pm.Potential("loglike", hmm_loglike(log_emission, transition, initial))
+        if likelihood == "scan":
+            from regime.bayes.hmm import scan_loglike
+
+            pm.Potential("loglike", scan_loglike(log_emission, transition, initial))
+        else:
+            pm.Potential("loglike", hmm_loglike(log_emission, transition, initial))
     return model
 
 

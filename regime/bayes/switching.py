@@ -370,8 +370,11 @@ class MarkovSwitchingResults:
         mu_t = part["mu"][rows, path]
         if self.data.exog.shape[1]:
             beta = part["beta"]
-            xb = (np.einsum("tx,skx->stk", self.data.exog, beta)[rows, np.arange(self.nobs), path]
-                  if self.spec.switching_exog else np.einsum("tx,sx->st", self.data.exog, beta))
+            xb = (
+                np.einsum("tx,skx->stk", self.data.exog, beta)[rows, np.arange(self.nobs), path]
+                if self.spec.switching_exog
+                else np.einsum("tx,sx->st", self.data.exog, beta)
+            )
             mu_t = mu_t + xb
         if self.spec.recon_effect == "shared":
             mu_t = mu_t + part["gamma"][:, None] * self.data.recon
@@ -379,8 +382,11 @@ class MarkovSwitchingResults:
             mu_t = mu_t + part["gamma"][rows, path] * self.data.recon
         sig = part["sigma"]
         sig_t = sig[rows, path] if sig.ndim == 2 else np.repeat(sig[:, None], self.nobs, 1)
-        eps = (rng.standard_t(part["nu"][:, None], size=mu_t.shape) if "nu" in part
-               else rng.standard_normal(mu_t.shape))
+        eps = (
+            rng.standard_t(part["nu"][:, None], size=mu_t.shape)
+            if "nu" in part
+            else rng.standard_normal(mu_t.shape)
+        )
         return np.asarray(mu_t + sig_t * eps)
 
     @property

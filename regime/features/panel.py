@@ -203,8 +203,10 @@ def build_panel(
             shifted = shifted[shifted.index <= cutoff]
         return T.regular(shifted)
 
-    base: dict[str, pd.Series] = {D.FEDFUNDS: prepared(features.policy_rate),
-                                  D.CPI: prepared(features.inflation)}
+    base: dict[str, pd.Series] = {
+        D.FEDFUNDS: prepared(features.policy_rate),
+        D.CPI: prepared(features.inflation),
+    }
     if features.core_inflation:
         base[D.CORE] = prepared(features.core_inflation)
     dollar_ids = [s for s in features.dollar if s in series]

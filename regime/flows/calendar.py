@@ -35,24 +35,44 @@ def june_event(year: int) -> ReconEvent:
     return ReconEvent(date(year, 4, 30), nth_weekday(year, 6, FRIDAY, 4), 1.0, "june")
 
 
-def december_event(year: int, *, rank_month_day: tuple[int, int] = (10, 30),
-                   effective_weekday_n: int = 2, size: float = 0.5) -> ReconEvent:
+def december_event(
+    year: int,
+    *,
+    rank_month_day: tuple[int, int] = (10, 30),
+    effective_weekday_n: int = 2,
+    size: float = 0.5,
+) -> ReconEvent:
     """December event: rank day and the n-th Friday of December from config (assumptions)."""
-    return ReconEvent(date(year, *rank_month_day),
-                      nth_weekday(year, 12, FRIDAY, effective_weekday_n), size, "december")
+    return ReconEvent(
+        date(year, *rank_month_day),
+        nth_weekday(year, 12, FRIDAY, effective_weekday_n),
+        size,
+        "december",
+    )
 
 
-def events_between(start: date, end: date, *, semiannual_from: date = date(2026, 12, 1),
-                   december_size: float = 0.5, december_friday: int = 2,
-                   december_rank: tuple[int, int] = (10, 30)) -> list[ReconEvent]:
+def events_between(
+    start: date,
+    end: date,
+    *,
+    semiannual_from: date = date(2026, 12, 1),
+    december_size: float = 0.5,
+    december_friday: int = 2,
+    december_rank: tuple[int, int] = (10, 30),
+) -> list[ReconEvent]:
     """Events whose effective date lies in ``[start, end]`` or whose run-up overlaps it."""
     out = []
     for year in range(start.year - 1, end.year + 1):
         evs = [june_event(year)]
-        dec = december_event(year, rank_month_day=december_rank,
-                             effective_weekday_n=december_friday, size=december_size)
+        dec = december_event(
+            year,
+            rank_month_day=december_rank,
+            effective_weekday_n=december_friday,
+            size=december_size,
+        )
         if dec.effective >= semiannual_from:
             evs.append(dec)
-        out.extend(e for e in evs if e.effective >= start - timedelta(days=120)
-                   and e.rank_day <= end)
+        out.extend(
+            e for e in evs if e.effective >= start - timedelta(days=120) and e.rank_day <= end
+        )
     return sorted(out, key=lambda e: e.effective)

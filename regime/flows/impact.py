@@ -84,8 +84,14 @@ def decay_weight(t: np.ndarray, beta: np.ndarray, tau: float, window: int) -> np
     return np.asarray(((1.0 + t / tau) ** (-beta) - end) / (1.0 - end))
 
 
-def impact_level(days: pd.DatetimeIndex, event: ReconEvent, peak: np.ndarray,
-                 permanent: np.ndarray, beta: np.ndarray, p: FlowParams) -> np.ndarray:
+def impact_level(
+    days: pd.DatetimeIndex,
+    event: ReconEvent,
+    peak: np.ndarray,
+    permanent: np.ndarray,
+    beta: np.ndarray,
+    p: FlowParams,
+) -> np.ndarray:
     """Price displacement (%) per path and business day: (n, len(days))."""
     bdays = pd.bdate_range(event.rank_day, event.effective)
     runup = max(len(bdays) - 1, 1)
@@ -99,14 +105,16 @@ def impact_level(days: pd.DatetimeIndex, event: ReconEvent, peak: np.ndarray,
     out[:, pre] = peak[:, None] * (before[pre] / runup)[None, :]
     post = d >= eff
     if post.any():
-        w = decay_weight(after[post][None, :].astype(float), beta[:, None], p.tau_days,
-                         p.decay_window_days)
+        w = decay_weight(
+            after[post][None, :].astype(float), beta[:, None], p.tau_days, p.decay_window_days
+        )
         out[:, post] = peak[:, None] * (permanent[:, None] + (1 - permanent[:, None]) * w)
     return out
 
 
-def monthly_overlay(months: pd.PeriodIndex, p: FlowParams, n: int,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def monthly_overlay(
+    months: pd.PeriodIndex, p: FlowParams, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Monthly flow overlay (n, len(months)) in % and the peak impacts (n, n_events).
 
     The overlay of month m is the change of the total displacement between the
@@ -117,10 +125,16 @@ def monthly_overlay(months: pd.PeriodIndex, p: FlowParams, n: int,
         return out, np.zeros((n, 0))
     start = (months[0] - 1).end_time.date()
     end = months[-1].end_time.date()
-    events = events_between(start, end, semiannual_from=p.semiannual_from,
-                            december_size=p.december_size, december_friday=p.december_friday)
+    events = events_between(
+        start,
+        end,
+        semiannual_from=p.semiannual_from,
+        december_size=p.december_size,
+        december_friday=p.december_friday,
+    )
     month_ends = pd.DatetimeIndex(
-        [pd.bdate_range(m.start_time, m.end_time)[-1] for m in [months[0] - 1, *months]])
+        [pd.bdate_range(m.start_time, m.end_time)[-1] for m in [months[0] - 1, *months]]
+    )
     level = np.zeros((n, len(month_ends)))
     peaks = []
     for ev in events:

@@ -9,12 +9,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import xarray as xr  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import xarray as xr
 
-from regime import _dims as D  # noqa: E402
+from regime import _dims as D
 
 HISTORY_MONTHS = 36
 COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
@@ -49,7 +49,7 @@ def fan_charts(ds: xr.Dataset, panel: pd.DataFrame) -> Any:
         ax.axhline(0, color="grey", lw=0.5)
         ax.axvline(0, color="grey", lw=0.5, ls=":")
         ax.set_title(str(name), fontsize=10)
-    for ax in axes.flat[len(names):]:
+    for ax in axes.flat[len(names) :]:
         ax.axis("off")
     axes.flat[0].set_ylabel("cumulative % (small - large)")
     axes.flat[0].legend(fontsize=8, loc="upper left")
@@ -59,11 +59,17 @@ def fan_charts(ds: xr.Dataset, panel: pd.DataFrame) -> Any:
 
 def regime_history(probs: pd.DataFrame, panel: pd.DataFrame) -> Any:
     """Smoothed regime probabilities over the data span with the macro series beneath."""
-    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(12, 6), sharex=True,
-                                   gridspec_kw={"height_ratios": [1.2, 1]})
+    fig, (ax0, ax1) = plt.subplots(
+        2, 1, figsize=(12, 6), sharex=True, gridspec_kw={"height_ratios": [1.2, 1]}
+    )
     x = probs.index.to_timestamp() if isinstance(probs.index, pd.PeriodIndex) else probs.index
-    ax0.stackplot(x, probs.T.to_numpy(), labels=[f"regime {k}" for k in probs.columns],
-                  colors=COLORS[: probs.shape[1]], alpha=0.8)
+    ax0.stackplot(
+        x,
+        probs.T.to_numpy(),
+        labels=[f"regime {k}" for k in probs.columns],
+        colors=COLORS[: probs.shape[1]],
+        alpha=0.8,
+    )
     ax0.set_ylabel("Pr[regime | all data]")
     ax0.set_ylim(0, 1)
     ax0.legend(loc="upper left", fontsize=8, ncol=probs.shape[1])
@@ -80,8 +86,7 @@ def regime_history(probs: pd.DataFrame, panel: pd.DataFrame) -> Any:
 
 def forest(summary: pd.DataFrame, prefixes: tuple[str, ...], title: str) -> Any:
     """Posterior means and 90% intervals of the parameters starting with ``prefixes``."""
-    rows = summary[[any(i.startswith(p + "[") or i == p for p in prefixes)
-                    for i in summary.index]]
+    rows = summary[[any(i.startswith(p + "[") or i == p for p in prefixes) for i in summary.index]]
     fig, ax = plt.subplots(figsize=(7, 0.35 * max(len(rows), 2) + 1))
     y = np.arange(len(rows))[::-1]
     ax.hlines(y, rows["hdi_5%"], rows["hdi_95%"], color=COLORS[2], lw=2)
@@ -92,8 +97,9 @@ def forest(summary: pd.DataFrame, prefixes: tuple[str, ...], title: str) -> Any:
     return fig
 
 
-def flow_decomposition(ds: xr.Dataset, scenario: str, gamma: tuple[float, float, float] | None
-                       ) -> Any:
+def flow_decomposition(
+    ds: xr.Dataset, scenario: str, gamma: tuple[float, float, float] | None
+) -> Any:
     """Mean monthly macro and flow components for one scenario, with the model's own
     historical reconstitution-month estimate (mean and 90% interval) beside them."""
     sc = ds.sel({D.SCENARIO: scenario})
@@ -105,12 +111,24 @@ def flow_decomposition(ds: xr.Dataset, scenario: str, gamma: tuple[float, float,
     x = np.arange(len(months))
     ax.bar(x - 0.2, macro, width=0.4, color=COLORS[0], label="macro component (mean)")
     ax.bar(x + 0.2, flow, width=0.4, color=COLORS[1], label="flow overlay (mean)")
-    ax.errorbar(x + 0.2, flow, yerr=[flow - flow_q[0], flow_q[1] - flow], fmt="none",
-                color="black", lw=0.8, label="flow 90% interval")
+    ax.errorbar(
+        x + 0.2,
+        flow,
+        yerr=[flow - flow_q[0], flow_q[1] - flow],
+        fmt="none",
+        color="black",
+        lw=0.8,
+        label="flow 90% interval",
+    )
     if gamma is not None:
         mean, lo, hi = gamma
-        ax.axhspan(lo, hi, color=COLORS[2], alpha=0.15,
-                   label=f"model's historical recon-month effect {mean:+.2f}% [{lo:+.2f}, {hi:+.2f}]")
+        ax.axhspan(
+            lo,
+            hi,
+            color=COLORS[2],
+            alpha=0.15,
+            label=f"model's historical recon-month effect {mean:+.2f}% [{lo:+.2f}, {hi:+.2f}]",
+        )
     ax.set_xticks(x, months, rotation=45, fontsize=8)
     ax.axhline(0, color="grey", lw=0.5)
     ax.set_ylabel("% per month")

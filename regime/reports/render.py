@@ -43,8 +43,9 @@ def summary_for_report(ds: xr.Dataset, panel: pd.DataFrame) -> pd.DataFrame:
     return summary(ds, panel)
 
 
-def render_report(model: Any, ds: xr.Dataset, out_dir: Path, *,
-                  now: Callable[[], str] = _now) -> Path:
+def render_report(
+    model: Any, ds: xr.Dataset, out_dir: Path, *, now: Callable[[], str] = _now
+) -> Path:
     """Write ``index.html`` and tables into ``out_dir``; returns the HTML path.
 
     ``model`` is a loaded model folder (``regime.load_model``), ``ds`` a saved
@@ -64,30 +65,58 @@ def render_report(model: Any, ds: xr.Dataset, out_dir: Path, *,
         "regimes": F.to_base64(F.regime_history(_regime_probs(model), panel.frame)),
         "params": F.to_base64(F.forest(summ_post, ("mu", "sigma"), "regime means and sds (%)")),
         "tvtp": F.to_base64(F.forest(summ_post, ("b",), "transition sensitivities (logit per sd)"))
-        if any(i.startswith("b[") for i in summ_post.index) else "",
+        if any(i.startswith("b[") for i in summ_post.index)
+        else "",
         "flows": F.to_base64(F.flow_decomposition(ds, _flow_scenario(ds), _gamma(summ_post))),
     }
     rounded = table.round(DECIMALS)
-    rows = [{"scenario": name, **r} for name, r in rounded.reset_index(drop=False)
-            .set_index(D.SCENARIO).to_dict(orient="index").items()]
+    rows = [
+        {"scenario": name, **r}
+        for name, r in rounded.reset_index(drop=False)
+        .set_index(D.SCENARIO)
+        .to_dict(orient="index")
+        .items()
+    ]
     diag = meta.get("diagnostics", {})
     gates = [
-        ("max R-hat", f"{diag.get('max_rhat', float('nan')):.4f}", f"<= {dg.GOOD_RHAT}",
-         diag.get("gates", {}).get("rhat", False)),
-        ("min bulk ESS", f"{diag.get('min_ess_bulk', float('nan')):.0f}",
-         f">= {dg.MIN_ESS_BULK}", diag.get("gates", {}).get("ess", False)),
-        ("divergences", str(diag.get("divergences")), "0",
-         diag.get("gates", {}).get("divergences", False)),
-        ("chains agree", str(diag.get("chains_agree")), "True",
-         diag.get("gates", {}).get("chains_agree", False)),
+        (
+            "max R-hat",
+            f"{diag.get('max_rhat', float('nan')):.4f}",
+            f"<= {dg.GOOD_RHAT}",
+            diag.get("gates", {}).get("rhat", False),
+        ),
+        (
+            "min bulk ESS",
+            f"{diag.get('min_ess_bulk', float('nan')):.0f}",
+            f">= {dg.MIN_ESS_BULK}",
+            diag.get("gates", {}).get("ess", False),
+        ),
+        (
+            "divergences",
+            str(diag.get("divergences")),
+            "0",
+            diag.get("gates", {}).get("divergences", False),
+        ),
+        (
+            "chains agree",
+            str(diag.get("chains_agree")),
+            "True",
+            diag.get("gates", {}).get("chains_agree", False),
+        ),
     ]
     comp = meta.get("comparison")
     comparison_rows = []
     if comp:
         for i in range(len(comp["model"])):
-            comparison_rows.append((comp["model"][i], comp["holdout_months"][i],
-                                    f"{comp['lpd'][i]:.2f}", f"{comp['lpd_per_month'][i]:.3f}",
-                                    f"{comp['vs_baseline'][i]:+.2f}"))
+            comparison_rows.append(
+                (
+                    comp["model"][i],
+                    comp["holdout_months"][i],
+                    f"{comp['lpd'][i]:.2f}",
+                    f"{comp['lpd_per_month'][i]:.3f}",
+                    f"{comp['vs_baseline'][i]:+.2f}",
+                )
+            )
     provenance = _provenance(panel.meta.provenance)
     info = meta.get("info", {}) or {}
     spec = meta.get("spec", {})
@@ -112,7 +141,7 @@ def render_report(model: Any, ds: xr.Dataset, out_dir: Path, *,
         "gates": gates,
         "comparison_rows": comparison_rows,
         "holdout": f"last {meta.get('config', {}).get('model', {}).get('holdout_years', '?')} "
-                   "years held out",
+        "years held out",
         "provenance": provenance,
         "config_hash": stable_hash(meta.get("config", {})),
         "spec_hash": meta.get("spec_hash", ""),
@@ -121,9 +150,11 @@ def render_report(model: Any, ds: xr.Dataset, out_dir: Path, *,
         "scenario_seed": ds.attrs.get("seed", ""),
         "versions": meta.get("versions", {}),
     }
-    env = jinja2.Environment(loader=jinja2.PackageLoader("regime", "reports/templates"),
-                             autoescape=jinja2.select_autoescape(["html"]),
-                             undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("regime", "reports/templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
     html = env.get_template("report.html").render(**ctx)
     out_dir = Path(out_dir)
     tables = {
@@ -156,8 +187,10 @@ def _nobs(model: Any) -> int:
 def _model_desc(kind: str, spec: dict[str, Any], model: Any) -> str:
     if kind == "markov":
         tv = list(model.data.tvtp_names)
-        return (f"Markov switching, K={spec.get('k_regimes')}, {spec.get('emission')} "
-                f"emissions, " + (f"TVTP on {', '.join(tv)}" if tv else "constant transitions"))
+        return (
+            f"Markov switching, K={spec.get('k_regimes')}, {spec.get('emission')} "
+            f"emissions, " + (f"TVTP on {', '.join(tv)}" if tv else "constant transitions")
+        )
     return f"observed regimes ({len(model.model.names)} labels), Student-t, partial pooling"
 
 
@@ -177,13 +210,15 @@ def _gamma(summ: pd.DataFrame) -> tuple[float, float, float] | None:
 def _provenance(prov: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for sid, m in prov.items():
-        out.append({
-            "series": sid,
-            "source": m.get("source", "") + (" (SYNTHETIC)" if m.get("synthetic") else ""),
-            "origin": m.get("origin", ""),
-            "vintage": m.get("vintage") or m.get("fetched_at") or "-",
-            "first": m.get("first", ""),
-            "last": m.get("last", ""),
-            "missing": ", ".join(m.get("missing", [])) or "-",
-        })
+        out.append(
+            {
+                "series": sid,
+                "source": m.get("source", "") + (" (SYNTHETIC)" if m.get("synthetic") else ""),
+                "origin": m.get("origin", ""),
+                "vintage": m.get("vintage") or m.get("fetched_at") or "-",
+                "first": m.get("first", ""),
+                "last": m.get("last", ""),
+                "missing": ", ".join(m.get("missing", [])) or "-",
+            }
+        )
     return out

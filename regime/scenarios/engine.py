@@ -72,46 +72,71 @@ def _draw_index(n_draws: int, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n_draws, size=n, replace=n > n_draws))
 
 
-def _markov_macro(model: Any, paths: MacroPaths, panel: Panel, idx: np.ndarray,
-                  start_probs: np.ndarray | None, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _markov_macro(
+    model: Any,
+    paths: MacroPaths,
+    panel: Panel,
+    idx: np.ndarray,
+    start_probs: np.ndarray | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     data, spec = model.data, model.spec
     if data.exog.shape[1]:
-        raise BadInputError("Scenarios need a model without exog regressors (their future "
-                            "values are not part of a scenario); refit without model.exog.")
-    names = [n for n in ("mu", "sigma", "p", "a", "b", "nu", "filtered_last") if n in
-             model.idata.posterior]
+        raise BadInputError(
+            "Scenarios need a model without exog regressors (their future "
+            "values are not part of a scenario); refit without model.exog."
+        )
+    names = [
+        n
+        for n in ("mu", "sigma", "p", "a", "b", "nu", "filtered_last")
+        if n in model.idata.posterior
+    ]
     post = {k: v[idx] for k, v in stacked(model.idata, names).items()}
     n, k = len(idx), spec.k_regimes
-    start = post["filtered_last"] if start_probs is None else np.broadcast_to(
-        start_probs, (n, k))
+    start = post["filtered_last"] if start_probs is None else np.broadcast_to(start_probs, (n, k))
     if "p" in post:
         trans = post["p"][:, None, :, :]
     else:
         z_now = panel.frame.loc[panel.frame.index[-1], list(data.tvtp_names)].to_numpy(float)
         z_all = np.concatenate(
-            [np.broadcast_to(z_now, (paths.features.shape[0], 1, len(z_now))),
-             paths.features[:, :-1, :]], axis=1)  # z_{h-1} drives the move into month h
+            [
+                np.broadcast_to(z_now, (paths.features.shape[0], 1, len(z_now))),
+                paths.features[:, :-1, :],
+            ],
+            axis=1,
+        )  # z_{h-1} drives the move into month h
         z_all = (z_all - data.tvtp_mean) / data.tvtp_sd
-        logits = post["a"][:, None] + np.einsum("mhz,sijz->shij", z_all, post["b"])
+        if z_all.shape[0] == 1:  # one hard path shared by every sample
+            slopes = np.einsum("hz,sijz->shij", z_all[0], post["b"])
+        else:  # soft or bootstrapped paths: sample s follows its own path
+            slopes = np.einsum("shz,sijz->shij", z_all, post["b"])
+        logits = post["a"][:, None] + slopes
         logits -= logits.max(axis=-1, keepdims=True)
         e = np.exp(logits)
         trans = e / e.sum(axis=-1, keepdims=True)
     horizon = len(paths.months)
     u = rng.random((n, horizon + 1))
     regimes = simulate_regimes(np.ascontiguousarray(start), np.ascontiguousarray(trans), u)
-    eps = (rng.standard_t(post["nu"][:, None], size=(n, horizon)) if "nu" in post
-           else rng.standard_normal((n, horizon)))
+    eps = (
+        rng.standard_t(post["nu"][:, None], size=(n, horizon))
+        if "nu" in post
+        else rng.standard_normal((n, horizon))
+    )
     rows = np.arange(n)[:, None]
     sigma = post["sigma"] if post["sigma"].ndim == 2 else np.repeat(post["sigma"][:, None], k, 1)
     macro = post["mu"][rows, regimes] + sigma[rows, regimes] * eps
     return regimes, macro
 
 
-def _observed_macro(model: Any, paths: MacroPaths, features: FeatureSpec, idx: np.ndarray,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    post = {k: v[idx] for k, v in stacked(
-        model.idata, ["mu", "sigma", "nu", "mu0", "tau", "ls0", "tau_s"]).items()}
+def _observed_macro(
+    model: Any, paths: MacroPaths, features: FeatureSpec, idx: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    post = {
+        k: v[idx]
+        for k, v in stacked(
+            model.idata, ["mu", "sigma", "nu", "mu0", "tau", "ls0", "tau_s"]
+        ).items()
+    }
     n, horizon = len(idx), len(paths.months)
     names = list(model.model.names)
     clf = model.model.classifier
@@ -130,16 +155,23 @@ def _observed_macro(model: Any, paths: MacroPaths, features: FeatureSpec, idx: n
     new = codes < 0  # unseen label: a new regime from the population
     if new.any():
         mu_new = post["mu0"][:, None] + post["tau"][:, None] * rng.standard_normal((n, horizon))
-        sig_new = np.exp(post["ls0"][:, None] + post["tau_s"][:, None]
-                         * rng.standard_normal((n, horizon)))
+        sig_new = np.exp(
+            post["ls0"][:, None] + post["tau_s"][:, None] * rng.standard_normal((n, horizon))
+        )
         mu, sig = np.where(new, mu_new, mu), np.where(new, sig_new, sig)
     eps = rng.standard_t(post["nu"][:, None], size=(n, horizon))
     return np.asarray(codes, dtype=np.int8), mu + sig * eps
 
 
-def run(model: Any, scenarios: list[ScenarioSpec], *, n_samples: int | None = None,
-        seed: int = 0, panel: Panel | None = None, features: FeatureSpec | None = None
-        ) -> xr.Dataset:
+def run(
+    model: Any,
+    scenarios: list[ScenarioSpec],
+    *,
+    n_samples: int | None = None,
+    seed: int = 0,
+    panel: Panel | None = None,
+    features: FeatureSpec | None = None,
+) -> xr.Dataset:
     """Simulate every scenario; dims (scenario, sample, month).
 
     Variables: ``regime`` (int8), ``macro``, ``flow``, ``total`` (monthly %, small
@@ -148,8 +180,9 @@ def run(model: Any, scenarios: list[ScenarioSpec], *, n_samples: int | None = No
     """
     panel = panel if panel is not None else getattr(model, "panel", None)
     if panel is None:
-        raise BadInputError("The model carries no feature panel; load it with "
-                            "regime.load_model or pass panel=.")
+        raise BadInputError(
+            "The model carries no feature panel; load it with regime.load_model or pass panel=."
+        )
     if features is None:
         cfg = (getattr(model, "meta", None) or {}).get("config", {})
         features = FeatureSpec.model_validate(cfg.get("features", {}))
@@ -160,15 +193,18 @@ def run(model: Any, scenarios: list[ScenarioSpec], *, n_samples: int | None = No
         raise BadInputError(f"--samples must be positive; got {n}.")
     horizons = {s.horizon for s in scenarios}
     if len(horizons) != 1:
-        raise BadInputError("All scenarios of one run need the same horizon; got "
-                            f"{sorted(horizons)}.")
+        raise BadInputError(
+            f"All scenarios of one run need the same horizon; got {sorted(horizons)}."
+        )
     if kind == "markov" and not model.data.tvtp.shape[1]:
         if any(not s.baseline and s.paths != type(s.paths)() for s in scenarios):
-            log.warning("The model has constant transition probabilities: macro paths "
-                        "change only the plausibility score, not the regime dynamics.")
-    out: dict[str, list[np.ndarray]] = {k: [] for k in
-                                         ("regime", "macro", "flow", "fedfunds", "inflation",
-                                          "dollar")}
+            log.warning(
+                "The model has constant transition probabilities: macro paths "
+                "change only the plausibility score, not the regime dynamics."
+            )
+    out: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("regime", "macro", "flow", "fedfunds", "inflation", "dollar")
+    }
     months_ref: pd.PeriodIndex | None = None
     for spec in scenarios:
         # common random numbers: every scenario replays the same stream, so differences
@@ -179,9 +215,13 @@ def run(model: Any, scenarios: list[ScenarioSpec], *, n_samples: int | None = No
         if spec.start != "latest" and kind == "markov":
             fp = model.filtered_probabilities
             start_probs = fp.loc[pd.Period(spec.start, freq="M")].to_numpy()
-        feat_names = (tuple(model.data.tvtp_names) if kind == "markov" else
-                      tuple(model.model.classifier.features) if model.model.classifier
-                      else (D.FEDFUNDS_CHG6, D.CPI_YOY, D.USD_YOY))
+        feat_names = (
+            tuple(model.data.tvtp_names)
+            if kind == "markov"
+            else tuple(model.model.classifier.features)
+            if model.model.classifier
+            else (D.FEDFUNDS_CHG6, D.CPI_YOY, D.USD_YOY)
+        )
         paths = build_paths(spec, pan.frame, feat_names, n, rng)
         idx = _draw_index(n_draws, n, rng)
         if kind == "markov":
@@ -201,8 +241,11 @@ def run(model: Any, scenarios: list[ScenarioSpec], *, n_samples: int | None = No
     total = macro + flow
     cumulative = 100.0 * (np.cumprod(1.0 + total / 100.0, axis=-1) - 1.0)
     dims = (D.SCENARIO, D.SAMPLE, D.MONTH)
-    coords = {D.SCENARIO: [s.name for s in scenarios], D.SAMPLE: np.arange(n),
-              D.MONTH: [str(m) for m in months_ref]}
+    coords = {
+        D.SCENARIO: [s.name for s in scenarios],
+        D.SAMPLE: np.arange(n),
+        D.MONTH: [str(m) for m in months_ref],
+    }
     ds = xr.Dataset(
         {
             "regime": (dims, np.stack(out["regime"])),
@@ -232,6 +275,8 @@ def _panel_at(panel: Panel, spec: ScenarioSpec) -> Panel:
         return panel
     start = pd.Period(spec.start, freq="M")
     if start not in panel.frame.index:
-        raise BadInputError(f"Scenario {spec.name} starts at {start}, outside the model's data "
-                            f"({panel.frame.index[0]}..{panel.frame.index[-1]}).")
+        raise BadInputError(
+            f"Scenario {spec.name} starts at {start}, outside the model's data "
+            f"({panel.frame.index[0]}..{panel.frame.index[-1]})."
+        )
     return Panel(panel.frame.loc[:start], panel.meta)

@@ -17,9 +17,13 @@ log = logging.getLogger(__name__)
 
 # a level outside these bounds is a units mistake, not a scenario
 LEVEL_BOUNDS = {"fedfunds": (-1.0, 30.0), "inflation": (-15.0, 30.0), "dollar": (20.0, 400.0)}
-UNITS = {"fedfunds": "% (changes in pp, or bp with units: bp)", "inflation": "% YoY",
-         "dollar": "index (changes in % of the last level)"}
+UNITS = {
+    "fedfunds": "% (changes in pp, or bp with units: bp)",
+    "inflation": "% YoY",
+    "dollar": "index (changes in % of the last level)",
+}
 BLOCK = 12  # months per bootstrap block
+HISTORY_NEEDED = 25  # months of history the feature transforms look back (12 + margin)
 
 
 @dataclass(frozen=True)
@@ -36,12 +40,20 @@ class MacroPaths:
 
 def history_user_units(panel: pd.DataFrame) -> pd.DataFrame:
     """fedfunds (%), inflation (CPI YoY %) and dollar (index) as in the panel rows."""
-    return pd.DataFrame({"fedfunds": panel[D.FEDFUNDS], "inflation": panel[D.CPI_YOY],
-                         "dollar": panel[D.USD]})
+    return pd.DataFrame(
+        {"fedfunds": panel[D.FEDFUNDS], "inflation": panel[D.CPI_YOY], "dollar": panel[D.USD]}
+    )
 
 
-def _one_path(var: str, p: PathSpec, last: float, hist: pd.Series, horizon: int,
-              n: int, rng: np.random.Generator) -> np.ndarray:
+def _one_path(
+    var: str,
+    p: PathSpec,
+    last: float,
+    hist: pd.Series,
+    horizon: int,
+    n: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     h = np.arange(1, horizon + 1)
     if p.kind == "hold":
         path = np.full(horizon, last)
@@ -53,8 +65,9 @@ def _one_path(var: str, p: PathSpec, last: float, hist: pd.Series, horizon: int,
     elif p.kind == "values":
         vals = np.asarray(p.values, dtype=float)
         if len(vals) < horizon:
-            raise BadInputError(f"The {var} path gives {len(vals)} values for a horizon of "
-                                f"{horizon} months.")
+            raise BadInputError(
+                f"The {var} path gives {len(vals)} values for a horizon of {horizon} months."
+            )
         path = vals[:horizon]
     else:
         assert p.window is not None
@@ -62,34 +75,45 @@ def _one_path(var: str, p: PathSpec, last: float, hist: pd.Series, horizon: int,
         if a < hist.index[0] or b > hist.index[-1]:
             raise BadInputError(
                 f"The {var} replay window {a}..{b} lies outside the data "
-                f"({hist.index[0]}..{hist.index[-1]}).")
+                f"({hist.index[0]}..{hist.index[-1]})."
+            )
         seg = hist.loc[a:b].to_numpy(dtype=float)
         if len(seg) - 1 < horizon or np.isnan(seg).any():
-            raise BadInputError(f"The {var} replay window {a}..{b} covers {len(seg) - 1} "
-                                f"months of changes; the horizon needs {horizon}.")
-        path = last * seg[1 : horizon + 1] / seg[0] if var == "dollar" else (
-            last + seg[1 : horizon + 1] - seg[0])
+            raise BadInputError(
+                f"The {var} replay window {a}..{b} covers {len(seg) - 1} "
+                f"months of changes; the horizon needs {horizon}."
+            )
+        path = (
+            last * seg[1 : horizon + 1] / seg[0]
+            if var == "dollar"
+            else (last + seg[1 : horizon + 1] - seg[0])
+        )
+    lo, hi = LEVEL_BOUNDS[var]
+    bad = (path < lo) | (path > hi)
+    if bad.any():
+        worst = float(path[bad][0])
+        raise BadInputError(
+            f"The {var} path reaches {worst:.4g}, outside the plausible range [{lo}, {hi}] "
+            f"for {UNITS[var]}; check its units (for example -75 bp vs -0.75 pp)."
+        )
     paths = np.broadcast_to(path, (n, horizon)).copy()
     if p.sd > 0:
         steps = rng.standard_normal((n, horizon)) * p.sd / np.sqrt(horizon)
         walk = np.cumsum(steps, axis=1)
         paths = paths * (1 + walk / 100.0) if var == "dollar" else paths + walk
-    lo, hi = LEVEL_BOUNDS[var]
-    bad = (paths < lo) | (paths > hi)
-    if bad.any():
-        worst = float(paths[bad].flat[0])
-        raise BadInputError(
-            f"The {var} path reaches {worst:.4g}, outside the plausible range [{lo}, {hi}] "
-            f"for {UNITS[var]}; check its units (for example -75 bp vs -0.75 pp).")
+        if var == "fedfunds":
+            paths = np.maximum(paths, 0.0)  # soft paths stop at the zero lower bound
     return paths
 
 
-def bootstrap_paths(hist: pd.DataFrame, horizon: int, n: int, rng: np.random.Generator
-                    ) -> dict[str, np.ndarray]:
+def bootstrap_paths(
+    hist: pd.DataFrame, horizon: int, n: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Joint block bootstrap of monthly changes (dollar in log changes), from the last values."""
     h = hist.dropna()
-    diffs = np.column_stack([h["fedfunds"].diff(), h["inflation"].diff(),
-                             np.log(h["dollar"]).diff()])[1:]
+    diffs = np.column_stack(
+        [h["fedfunds"].diff(), h["inflation"].diff(), np.log(h["dollar"]).diff()]
+    )[1:]
     n_blocks = int(np.ceil(horizon / BLOCK))
     starts = rng.integers(0, len(diffs) - BLOCK, size=(n, n_blocks))
     idx = (starts[:, :, None] + np.arange(BLOCK)[None, None, :]).reshape(n, -1)[:, :horizon]
@@ -102,46 +126,63 @@ def bootstrap_paths(hist: pd.DataFrame, horizon: int, n: int, rng: np.random.Gen
     }
 
 
-def build_paths(spec: ScenarioSpec, panel: pd.DataFrame, feature_names: tuple[str, ...],
-                n: int, rng: np.random.Generator) -> MacroPaths:
+def build_paths(
+    spec: ScenarioSpec,
+    panel: pd.DataFrame,
+    feature_names: tuple[str, ...],
+    n: int,
+    rng: np.random.Generator,
+) -> MacroPaths:
     """Macro paths and the model's features over the horizon (n = samples for soft paths)."""
     hist = history_user_units(panel)
     end = hist.index[-1]
     months = pd.period_range(end + 1, periods=spec.horizon, freq="M")
-    soft = spec.baseline or any(getattr(spec.paths, v).sd > 0 for v in ("fedfunds", "inflation",
-                                                                         "dollar"))
+    soft = spec.baseline or any(
+        getattr(spec.paths, v).sd > 0 for v in ("fedfunds", "inflation", "dollar")
+    )
     m = n if soft else 1
     if spec.baseline:
         paths = bootstrap_paths(hist, spec.horizon, m, rng)
     else:
-        paths = {v: _one_path(v, getattr(spec.paths, v), float(hist[v].iloc[-1]), hist[v],
-                              spec.horizon, m, rng) for v in ("fedfunds", "inflation", "dollar")}
+        paths = {
+            v: _one_path(
+                v, getattr(spec.paths, v), float(hist[v].iloc[-1]), hist[v], spec.horizon, m, rng
+            )
+            for v in ("fedfunds", "inflation", "dollar")
+        }
+    # every sample is a column: the panel's transforms work column-wise, so the
+    # features of all samples come out of one call
+    tail = panel.iloc[-HISTORY_NEEDED:]
+    cpi = _cpi_from_yoy(tail[D.CPI], paths["inflation"], months)
+    base = {}
+    for col, fut in ((D.FEDFUNDS, paths["fedfunds"]), (D.CPI, cpi), (D.USD, paths["dollar"])):
+        hist_block = np.repeat(tail[col].to_numpy(dtype=float)[:, None], m, axis=1)
+        base[col] = pd.DataFrame(np.vstack([hist_block, fut.T]), index=tail.index.append(months))
+    derived = derive_features(base)
     feats = np.empty((m, spec.horizon, len(feature_names)))
-    base_hist = panel[[D.FEDFUNDS, D.CPI, D.USD]]
-    for i in range(m):
-        cpi = _cpi_from_yoy(panel[D.CPI], paths["inflation"][i], months)
-        ext = pd.DataFrame({D.FEDFUNDS: paths["fedfunds"][i], D.CPI: cpi,
-                            D.USD: paths["dollar"][i]}, index=months)
-        base = pd.concat([base_hist, ext])
-        derived = derive_features({c: base[c] for c in base.columns})
-        for j, f in enumerate(feature_names):
-            if f not in derived:
-                raise BadInputError(f"Scenarios cannot drive the TVTP feature {f!r}; use "
-                                    f"features from {sorted(derived)}.")
-            feats[i, :, j] = derived[f].loc[months].to_numpy()
-    return MacroPaths(months, paths["fedfunds"], paths["inflation"], paths["dollar"], feats,
-                      feature_names)
+    for j, f in enumerate(feature_names):
+        if f not in derived:
+            raise BadInputError(
+                f"Scenarios cannot drive the TVTP feature {f!r}; use "
+                f"features from {sorted(derived)}."
+            )
+        feats[:, :, j] = derived[f].loc[months].to_numpy().T
+    return MacroPaths(
+        months, paths["fedfunds"], paths["inflation"], paths["dollar"], feats, feature_names
+    )
 
 
 def _cpi_from_yoy(cpi_hist: pd.Series, yoy: np.ndarray, months: pd.PeriodIndex) -> np.ndarray:
-    """CPI index over the horizon whose YoY change equals the path: cpi_t = cpi_{t-12}(1+yoy)."""
-    level = dict(zip(cpi_hist.index, cpi_hist.to_numpy(dtype=float), strict=True))
-    out = np.empty(len(months))
-    for i, mth in enumerate(months):
-        prev = level.get(mth - 12)
-        if prev is None or not np.isfinite(prev):
-            raise BadInputError(f"CPI for {mth - 12} is missing; the inflation path cannot be "
-                                "turned into an index.")
-        level[mth] = prev * (1 + yoy[i] / 100.0)
-        out[i] = level[mth]
-    return out
+    """CPI index (m, H) whose YoY change equals the path: cpi_t = cpi_{t-12} (1 + yoy_t)."""
+    last12 = cpi_hist.to_numpy(dtype=float)[-12:]
+    if len(last12) < 12 or not np.isfinite(last12).all():
+        raise BadInputError(
+            "CPI of the last 12 months is incomplete; the inflation path "
+            "cannot be turned into an index."
+        )
+    m, horizon = yoy.shape
+    level = np.empty((m, 12 + horizon))
+    level[:, :12] = last12
+    for h in range(horizon):
+        level[:, 12 + h] = level[:, h] * (1 + yoy[:, h] / 100.0)
+    return level[:, 12:]

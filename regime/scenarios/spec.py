@@ -102,16 +102,27 @@ class FlowSpec(Spec):
         from regime.flows.impact import GROSS_RECENT_USD_BN, GROSS_SEED_USD_BN
 
         gross = {"recent": GROSS_RECENT_USD_BN, "seed": GROSS_SEED_USD_BN}.get(
-            self.gross if isinstance(self.gross, str) else "", self.gross)
+            self.gross if isinstance(self.gross, str) else "", self.gross
+        )
         return FlowParams(
-            enabled=self.enabled, model=self.model, gross_value_usd_bn=float(gross),
-            net_imbalance=self.net_imbalance, net_imbalance_sd=self.net_imbalance_sd,
-            passive_aum_usd_bn=self.passive_aum_usd_bn, adv_usd_bn=self.adv_usd_bn,
-            daily_vol_pct=self.daily_vol_pct, market_value_usd_bn=self.market_value_usd_bn,
-            y_low=self.y_range[0], y_high=self.y_range[1], m_low=self.multiplier_range[0],
-            m_high=self.multiplier_range[1], permanent_low=self.permanent_range[0],
-            permanent_high=self.permanent_range[1], december_size=self.december_size,
-            december_friday=self.december_friday, semiannual_from=self.semiannual_from,
+            enabled=self.enabled,
+            model=self.model,
+            gross_value_usd_bn=float(gross),
+            net_imbalance=self.net_imbalance,
+            net_imbalance_sd=self.net_imbalance_sd,
+            passive_aum_usd_bn=self.passive_aum_usd_bn,
+            adv_usd_bn=self.adv_usd_bn,
+            daily_vol_pct=self.daily_vol_pct,
+            market_value_usd_bn=self.market_value_usd_bn,
+            y_low=self.y_range[0],
+            y_high=self.y_range[1],
+            m_low=self.multiplier_range[0],
+            m_high=self.multiplier_range[1],
+            permanent_low=self.permanent_range[0],
+            permanent_high=self.permanent_range[1],
+            december_size=self.december_size,
+            december_friday=self.december_friday,
+            semiannual_from=self.semiannual_from,
         )
 
 

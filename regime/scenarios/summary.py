@@ -17,11 +17,17 @@ IMPLAUSIBLE_PERCENTILE = 0.5  # % of historical windows farther away; below this
 def fan(ds: xr.Dataset) -> pd.DataFrame:
     """Quantiles of the cumulative relative return per scenario and month (%)."""
     q = ds["cumulative"].quantile(list(QUANTILES), dim=D.SAMPLE)
-    frame = q.to_dataframe().reset_index().pivot_table(
-        index=[D.SCENARIO, D.MONTH], columns="quantile", values="cumulative")
+    frame = (
+        q.to_dataframe()
+        .reset_index()
+        .pivot_table(index=[D.SCENARIO, D.MONTH], columns="quantile", values="cumulative")
+    )
     frame.columns = [f"q{int(round(c * 100)):02d}" for c in frame.columns]
-    return frame.reindex(pd.MultiIndex.from_product(
-        [ds[D.SCENARIO].values, ds[D.MONTH].values], names=[D.SCENARIO, D.MONTH]))
+    return frame.reindex(
+        pd.MultiIndex.from_product(
+            [ds[D.SCENARIO].values, ds[D.MONTH].values], names=[D.SCENARIO, D.MONTH]
+        )
+    )
 
 
 def horizon_table(ds: xr.Dataset, months: tuple[int, ...] = (3, 6, 12)) -> pd.DataFrame:
@@ -54,11 +60,13 @@ def horizon_table(ds: xr.Dataset, months: tuple[int, ...] = (3, 6, 12)) -> pd.Da
 def _changes(hist: pd.DataFrame, horizon: int) -> pd.DataFrame:
     """H-month changes of fedfunds (pp), inflation (pp) and the log dollar (%)."""
     h = hist.dropna()
-    return pd.DataFrame({
-        "fedfunds": h["fedfunds"].diff(horizon),
-        "inflation": h["inflation"].diff(horizon),
-        "dollar": 100 * np.log(h["dollar"]).diff(horizon),
-    }).dropna()
+    return pd.DataFrame(
+        {
+            "fedfunds": h["fedfunds"].diff(horizon),
+            "inflation": h["inflation"].diff(horizon),
+            "dollar": 100 * np.log(h["dollar"]).diff(horizon),
+        }
+    ).dropna()
 
 
 def plausibility(ds: xr.Dataset, panel: pd.DataFrame, n_analogs: int = 3) -> pd.DataFrame:
@@ -81,11 +89,13 @@ def plausibility(ds: xr.Dataset, panel: pd.DataFrame, n_analogs: int = 3) -> pd.
     rows = []
     for name in ds[D.SCENARIO].values:
         sc = ds.sel({D.SCENARIO: name})
-        v = np.array([
-            float(sc["fedfunds"].values[-1] - last["fedfunds"]),
-            float(sc["inflation"].values[-1] - last["inflation"]),
-            float(100 * np.log(sc["dollar"].values[-1] / last["dollar"])),
-        ])
+        v = np.array(
+            [
+                float(sc["fedfunds"].values[-1] - last["fedfunds"]),
+                float(sc["inflation"].values[-1] - last["inflation"]),
+                float(100 * np.log(sc["dollar"].values[-1] / last["dollar"])),
+            ]
+        )
         d2 = float(dist2(v)[0])
         pct = float((hist_d2 >= d2).mean() * 100)
         # nearest windows by the Mahalanobis distance between change vectors
@@ -98,9 +108,15 @@ def plausibility(ds: xr.Dataset, panel: pd.DataFrame, n_analogs: int = 3) -> pd.
                 analogs.append(f"{end - horizon}..{end}")
             if len(analogs) == n_analogs:
                 break
-        rows.append({D.SCENARIO: str(name), "mahalanobis": float(np.sqrt(d2)),
-                     "plausibility_pct": pct, "implausible": pct < IMPLAUSIBLE_PERCENTILE,
-                     "analogs": "; ".join(analogs)})
+        rows.append(
+            {
+                D.SCENARIO: str(name),
+                "mahalanobis": float(np.sqrt(d2)),
+                "plausibility_pct": pct,
+                "implausible": pct < IMPLAUSIBLE_PERCENTILE,
+                "analogs": "; ".join(analogs),
+            }
+        )
     return pd.DataFrame(rows).set_index(D.SCENARIO)
 
 

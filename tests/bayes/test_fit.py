@@ -30,10 +30,16 @@ def fedfunds() -> tuple[np.ndarray, pd.DataFrame]:
 def test_fedfunds_posterior_agrees_with_published_mle() -> None:
     y, stata = fedfunds()
     # Stata / statsmodels MLE (test_markov_regression.TestFedFundsConst)
-    mle = {"p[0,0]": 0.9820939, "p[1,0]": 0.0503587, "mu[0]": 3.70877, "mu[1]": 9.556793,
-           "sigma": 2.107562}
-    res = MarkovSwitching(pd.Series(y), k_regimes=2).fit(draws=1000, tune=1000, chains=2,
-                                                         random_seed=1, progressbar=False)
+    mle = {
+        "p[0,0]": 0.9820939,
+        "p[1,0]": 0.0503587,
+        "mu[0]": 3.70877,
+        "mu[1]": 9.556793,
+        "sigma": 2.107562,
+    }
+    res = MarkovSwitching(pd.Series(y), k_regimes=2).fit(
+        draws=1000, tune=1000, chains=2, random_seed=1, progressbar=False
+    )
     summ = res.summary()
     for name, value in mle.items():
         mean, sd = summ.loc[name, "mean"], summ.loc[name, "sd"]
@@ -55,19 +61,38 @@ def tvtp_fit():  # type: ignore[no-untyped-def]
         s[t] = 1 - s[t - 1] if rng.random() < 1 / (1 + np.exp(-logit)) else s[t - 1]
     y = np.where(s == 0, rng.normal(0.5, 1.0, n), rng.normal(-1.0, 3.0, n))
     idx = pd.period_range("1990-01", periods=n, freq="M")
-    mod = MarkovSwitching(pd.Series(y, index=idx), k_regimes=2,
-                          exog_tvtp=pd.DataFrame({"fed": z}, index=idx),
-                          switching_variance=True, order_by="sigma")
+    mod = MarkovSwitching(
+        pd.Series(y, index=idx),
+        k_regimes=2,
+        exog_tvtp=pd.DataFrame({"fed": z}, index=idx),
+        switching_variance=True,
+        order_by="sigma",
+    )
     return mod.fit(random_seed=3, **SMALL), s
 
 
 def test_results_api(tvtp_fit) -> None:  # type: ignore[no-untyped-def]
     res, truth = tvtp_fit
     summ = res.summary()
-    assert list(summ.columns) == ["mean", "sd", "hdi_5%", "hdi_95%", "ess_bulk", "ess_tail",
-                                  "r_hat"]
-    assert {"mu[0]", "mu[1]", "sigma[0]", "sigma[1]", "a[0,1]", "a[1,0]", "b[0,1,fed]",
-            "b[1,0,fed]"} == set(summ.index)
+    assert list(summ.columns) == [
+        "mean",
+        "sd",
+        "hdi_5%",
+        "hdi_95%",
+        "ess_bulk",
+        "ess_tail",
+        "r_hat",
+    ]
+    assert {
+        "mu[0]",
+        "mu[1]",
+        "sigma[0]",
+        "sigma[1]",
+        "a[0,1]",
+        "a[1,0]",
+        "b[0,1,fed]",
+        "b[1,0,fed]",
+    } == set(summ.index)
     sm = res.smoothed_probabilities
     assert sm.shape == (300, 2) and isinstance(sm.index, pd.PeriodIndex)
     np.testing.assert_allclose(sm.sum(axis=1), 1.0)
@@ -90,8 +115,9 @@ def test_save_and_load_in_a_fresh_process(tvtp_fit, tmp_path: Path) -> None:  # 
         "import regime, sys; m = regime.load_model(sys.argv[1]); "
         "print(m.idata.posterior['mu'].mean().item(), m.spec.k_regimes, m.data.nobs)"
     )
-    proc = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(folder)], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout.split()
     assert float(out[0]) == pytest.approx(float(res.idata.posterior["mu"].mean()))

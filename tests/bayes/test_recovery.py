@@ -48,15 +48,18 @@ def simulate(rng: np.random.Generator, k: int, tvtp: bool, n: int):  # type: ign
 
 def test_interval_coverage_and_gates() -> None:
     rng = np.random.default_rng(20261121)
-    designs = [(2, False, 400)] * 6 + [(3, False, 600)] * 5 + [(2, True, 600)] * 6 + [
-        (3, True, 800)] * 4
+    designs = (
+        [(2, False, 400)] * 6 + [(3, False, 600)] * 5 + [(2, True, 600)] * 6 + [(3, True, 800)] * 4
+    )
     hits, total, passed = 0, 0, 0
     for k, tvtp, n in designs:
         y, z, truth = simulate(rng, k, tvtp, n)
-        mod = MarkovSwitching(pd.Series(y), k_regimes=k, exog_tvtp=z,
-                              switching_variance=True, order_by="sigma")
-        res = mod.fit(draws=600, tune=600, chains=2, random_seed=int(rng.integers(1e6)),
-                      progressbar=False)
+        mod = MarkovSwitching(
+            pd.Series(y), k_regimes=k, exog_tvtp=z, switching_variance=True, order_by="sigma"
+        )
+        res = mod.fit(
+            draws=600, tune=600, chains=2, random_seed=int(rng.integers(1e6)), progressbar=False
+        )
         passed += res.diagnostics.passed
         draws = res.idata.posterior
         summ = res.summary(hdi_prob=NOMINAL)

@@ -13,9 +13,10 @@ from regime.flows.calendar import events_between, june_event, nth_weekday
 from regime.flows.impact import FlowParams, decay_weight, monthly_overlay
 
 
-@pytest.mark.parametrize(("year", "effective"), [(2024, date(2024, 6, 28)),
-                                                 (2025, date(2025, 6, 27)),
-                                                 (2026, date(2026, 6, 26))])
+@pytest.mark.parametrize(
+    ("year", "effective"),
+    [(2024, date(2024, 6, 28)), (2025, date(2025, 6, 27)), (2026, date(2026, 6, 26))],
+)
 def test_june_effective_is_fourth_friday(year: int, effective: date) -> None:
     ev = june_event(year)
     assert ev.effective == effective
@@ -51,8 +52,9 @@ def test_flows_off_and_zero_y_give_exactly_zero() -> None:
 
 
 def test_cumulative_overlay_equals_permanent_part_after_decay() -> None:
-    p = FlowParams(net_imbalance_sd=0.0, y_low=0.75, y_high=0.75, permanent_low=0.4,
-                   permanent_high=0.4)
+    p = FlowParams(
+        net_imbalance_sd=0.0, y_low=0.75, y_high=0.75, permanent_low=0.4, permanent_high=0.4
+    )
     overlay, peaks = monthly_overlay(MONTHS_2025, p, 50, np.random.default_rng(1))
     peak = 0.75 * p.daily_vol_pct * np.sqrt(p.net_imbalance * p.gross_value_usd_bn / p.adv_usd_bn)
     np.testing.assert_allclose(peaks[:, 0], peak)
@@ -68,6 +70,7 @@ def test_cumulative_overlay_equals_permanent_part_after_decay() -> None:
 def test_coefficients_vary_per_path() -> None:
     overlay, peaks = monthly_overlay(MONTHS_2025, FlowParams(), 200, np.random.default_rng(2))
     assert peaks[:, 0].std() > 0
-    lin, _ = monthly_overlay(MONTHS_2025, replace(FlowParams(), model="linear"), 200,
-                             np.random.default_rng(2))
+    lin, _ = monthly_overlay(
+        MONTHS_2025, replace(FlowParams(), model="linear"), 200, np.random.default_rng(2)
+    )
     assert lin.sum(axis=1).mean() != pytest.approx(overlay.sum(axis=1).mean())

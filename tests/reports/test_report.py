@@ -57,16 +57,18 @@ def test_report_html_figures_and_numbers(demo_report: tuple[Config, Path]) -> No
         png = base64.b64decode(src.split(",", 1)[1])
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     assert "http://" not in html and "https://" not in html.replace(
-        "https://api.stlouisfed.org", "")  # self-contained: nothing to fetch
+        "https://api.stlouisfed.org", ""
+    )  # self-contained: nothing to fetch
     # the summary table equals the CSV and the scenario dataset
     csv = pd.read_csv(path.parent / "summary.csv", index_col=0)
     ds = xr.load_dataset(path.parent / "scenarios" / "scenarios.nc", engine="h5netcdf")
     for name, row in csv.iterrows():
         cum = ds["cumulative"].sel(scenario=name).values[:, 11]
         assert row["median_12m"] == pytest.approx(float(np.median(cum)), rel=1e-6)
-        assert row["p_outperform"] == pytest.approx(float((ds["cumulative"].sel(
-            scenario=name).values[:, -1] > 0).mean()))
-        cell = f"<td class=\"l\">{name}</td>"
+        assert row["p_outperform"] == pytest.approx(
+            float((ds["cumulative"].sel(scenario=name).values[:, -1] > 0).mean())
+        )
+        cell = f'<td class="l">{name}</td>'
         assert cell in html
         after = html.split(cell, 1)[1]
         first = re.search(r"<td>([-0-9.]+)</td>", after)
@@ -74,28 +76,36 @@ def test_report_html_figures_and_numbers(demo_report: tuple[Config, Path]) -> No
     assert html.count('id="synthetic-banner"') == 1
 
 
-def test_report_rebuilds_in_a_fresh_process(demo_report: tuple[Config, Path],
-                                            tmp_path: Path) -> None:
+def test_report_rebuilds_in_a_fresh_process(
+    demo_report: tuple[Config, Path], tmp_path: Path
+) -> None:
     import subprocess
     import sys
 
     cfg, path = demo_report
     before = path.stat().st_mtime_ns
     cfg_file = tmp_path / "c.yaml"
-    cfg_file.write_text(f"report: {{out_dir: {cfg.report.out_dir}, models_dir: "
-                        f"{cfg.report.models_dir}}}\n")
-    proc = subprocess.run([sys.executable, "-m", "regime", "report", "t", "--config",
-                           str(cfg_file)], capture_output=True, text=True, check=False)
+    cfg_file.write_text(
+        f"report: {{out_dir: {cfg.report.out_dir}, models_dir: {cfg.report.models_dir}}}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "regime", "report", "t", "--config", str(cfg_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-1500:]
     assert path.stat().st_mtime_ns > before
 
 
-def test_report_bad_inputs(demo_report: tuple[Config, Path], tmp_path: Path,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_bad_inputs(
+    demo_report: tuple[Config, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg, path = demo_report
     cfg_file = tmp_path / "c.yaml"
-    cfg_file.write_text(f"report: {{out_dir: {cfg.report.out_dir}, models_dir: "
-                        f"{cfg.report.models_dir}}}\n")
+    cfg_file.write_text(
+        f"report: {{out_dir: {cfg.report.out_dir}, models_dir: {cfg.report.models_dir}}}\n"
+    )
     assert main(["report", "nope", "--config", str(cfg_file)]) == 2
     assert "does not exist" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
@@ -106,8 +116,9 @@ def test_report_bad_inputs(demo_report: tuple[Config, Path], tmp_path: Path,
     # exit 2, nothing written
     blocker = tmp_path / "blocker"
     blocker.write_text("not a directory")
-    cfg_file.write_text(f"report: {{out_dir: {blocker / 'out'}, models_dir: "
-                        f"{cfg.report.models_dir}}}\n")
+    cfg_file.write_text(
+        f"report: {{out_dir: {blocker / 'out'}, models_dir: {cfg.report.models_dir}}}\n"
+    )
     assert main(["scenario", "t", "--config", str(cfg_file)]) == 2
     err = capsys.readouterr().err
     assert "cannot be created" in err and "Traceback" not in err
@@ -138,8 +149,12 @@ def test_pipeline_on_real_data(raw_dir: Path, tmp_path: Path) -> None:
 
     cfg = small_config(tmp_path)
     cache = tmp_path / "cache"
-    assert main(["data", "import", *[str(raw_dir / f) for f in PANEL_FILES],
-                 "--cache-dir", str(cache)]) == 0
+    assert (
+        main(
+            ["data", "import", *[str(raw_dir / f) for f in PANEL_FILES], "--cache-dir", str(cache)]
+        )
+        == 0
+    )
     path = run_all(cfg, "real", offline=True, compare=False, samples=300, cache_dir=cache)
     html = path.read_text()
     assert "synthetic-banner" not in html

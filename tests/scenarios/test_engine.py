@@ -29,8 +29,9 @@ def panel() -> Panel:
     return build_panel(simulate_sample(seed=11)[0], cfg.features, cfg.data)
 
 
-def point_mass(panel: Panel, mu: np.ndarray, sigma: np.ndarray, p: np.ndarray,
-               start: np.ndarray, n: int = 1000) -> MarkovSwitchingResults:
+def point_mass(
+    panel: Panel, mu: np.ndarray, sigma: np.ndarray, p: np.ndarray, start: np.ndarray, n: int = 1000
+) -> MarkovSwitchingResults:
     k = len(mu)
     post = {
         "mu": np.broadcast_to(mu, (1, n, k)).copy(),
@@ -40,14 +41,16 @@ def point_mass(panel: Panel, mu: np.ndarray, sigma: np.ndarray, p: np.ndarray,
     }
     idata = az.from_dict(posterior=post)
     y = panel.frame["rel_return"].dropna()
-    res = MarkovSwitchingResults(idata, prepare_data(y), MarkovSpec(k_regimes=k,
-                                                                    switching_variance=True))
+    res = MarkovSwitchingResults(
+        idata, prepare_data(y), MarkovSpec(k_regimes=k, switching_variance=True)
+    )
     res.panel = panel
     return res
 
 
-def analytic_sum_moments(mu: np.ndarray, sigma: np.ndarray, p: np.ndarray, start: np.ndarray,
-                         horizon: int) -> tuple[float, float]:
+def analytic_sum_moments(
+    mu: np.ndarray, sigma: np.ndarray, p: np.ndarray, start: np.ndarray, horizon: int
+) -> tuple[float, float]:
     """Mean and variance of sum_h y_h from the transition matrix powers."""
     pis = [start @ np.linalg.matrix_power(p, h) for h in range(1, horizon + 1)]
     mean_h = np.array([pi @ mu for pi in pis])
@@ -81,18 +84,35 @@ def test_point_mass_matches_mixture_moments(panel: Panel) -> None:
 
 
 def test_flows_switched_off_give_exact_zero(panel: Panel) -> None:
-    model = point_mass(panel, np.array([0.0, 0.0]), np.array([1.0, 1.0]), np.eye(2) * 0.9 + 0.05,
-                       np.array([0.5, 0.5]))
-    ds = run(model, [ScenarioSpec(name="off", horizon=12, flows={"enabled": False}),
-                     ScenarioSpec(name="on", horizon=12)], n_samples=500, seed=1)
+    model = point_mass(
+        panel,
+        np.array([0.0, 0.0]),
+        np.array([1.0, 1.0]),
+        np.eye(2) * 0.9 + 0.05,
+        np.array([0.5, 0.5]),
+    )
+    ds = run(
+        model,
+        [
+            ScenarioSpec(name="off", horizon=12, flows={"enabled": False}),
+            ScenarioSpec(name="on", horizon=12),
+        ],
+        n_samples=500,
+        seed=1,
+    )
     assert not ds["flow"].sel(scenario="off").values.any()
     assert ds["flow"].sel(scenario="on").values.any()
     np.testing.assert_allclose(ds["total"].sel(scenario="off"), ds["macro"].sel(scenario="off"))
 
 
 def test_summary_tables(panel: Panel) -> None:
-    model = point_mass(panel, np.array([0.5, -1.0]), np.array([2.0, 4.0]),
-                       np.array([[0.95, 0.05], [0.1, 0.9]]), np.array([0.7, 0.3]))
+    model = point_mass(
+        panel,
+        np.array([0.5, -1.0]),
+        np.array([2.0, 4.0]),
+        np.array([[0.95, 0.05], [0.1, 0.9]]),
+        np.array([0.7, 0.3]),
+    )
     ds = run(model, builtin_scenarios(), n_samples=800, seed=2)
     f = fan(ds)
     assert (f.diff(axis=1).iloc[:, 1:] >= 0).all().all()  # q05 <= q25 <= ... <= q95
@@ -111,8 +131,13 @@ def test_summary_tables(panel: Panel) -> None:
         ({"name": "x", "horizon": 0}, "horizon"),
         ({"name": "x", "horizon": 500}, "horizon"),
         ({"name": "x", "paths": {"fedfunds": {"kind": "linear"}}}, "needs 'change'"),
-        ({"name": "x", "paths": {"dollar": {"kind": "replay", "window": ["2020-06", "2019-01"]}}},
-         "must end after it starts"),
+        (
+            {
+                "name": "x",
+                "paths": {"dollar": {"kind": "replay", "window": ["2020-06", "2019-01"]}},
+            },
+            "must end after it starts",
+        ),
     ],
 )
 def test_bad_scenario_specs(raw: dict, message: str) -> None:  # type: ignore[type-arg]
@@ -121,17 +146,24 @@ def test_bad_scenario_specs(raw: dict, message: str) -> None:  # type: ignore[ty
 
 
 def test_bad_paths_at_run_time(panel: Panel, caplog: pytest.LogCaptureFixture) -> None:
-    model = point_mass(panel, np.array([0.5, -1.0]), np.array([2.0, 4.0]),
-                       np.array([[0.95, 0.05], [0.1, 0.9]]), np.array([0.7, 0.3]))
-    replay = ScenarioSpec(name="r", paths={"fedfunds": {"kind": "replay",
-                                                        "window": ["1950-01", "1951-01"]}})
+    model = point_mass(
+        panel,
+        np.array([0.5, -1.0]),
+        np.array([2.0, 4.0]),
+        np.array([[0.95, 0.05], [0.1, 0.9]]),
+        np.array([0.7, 0.3]),
+    )
+    replay = ScenarioSpec(
+        name="r", paths={"fedfunds": {"kind": "replay", "window": ["1950-01", "1951-01"]}}
+    )
     with pytest.raises(BadInputError, match="outside the data"):
         run(model, [replay], n_samples=10)
     units = ScenarioSpec(name="u", paths={"fedfunds": {"kind": "linear", "change": 75}})
     with pytest.raises(BadInputError, match="check its units"):
         run(model, [units], n_samples=10)
-    tenfold = ScenarioSpec(name="v", paths={"fedfunds": {"kind": "linear", "change": -7.5,
-                                                         "units": "pp"}})
+    tenfold = ScenarioSpec(
+        name="v", paths={"fedfunds": {"kind": "linear", "change": -7.5, "units": "pp"}}
+    )
     with caplog.at_level(logging.WARNING):
         ds = run(model, [tenfold], n_samples=200)
     assert "constant transition probabilities" in caplog.text
@@ -156,8 +188,10 @@ def real_model(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 
     cfg = Config()
     cache = Cache(Path(tmp_path_factory.mktemp("c")))
-    series = {s.meta.series_id: s for s in import_series(
-        cache, [s for f in PANEL_FILES for s in read_file(raw / f)])}
+    series = {
+        s.meta.series_id: s
+        for s in import_series(cache, [s for f in PANEL_FILES for s in read_file(raw / f)])
+    }
     panel = build_panel(series, cfg.features, cfg.data)
     res = fit_spec(panel, cfg.model, draws=300, tune=300, chains=2, progressbar=False)
     res.panel = panel
@@ -166,10 +200,14 @@ def real_model(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 
 @pytest.mark.realdata
 def test_real_model_direction_and_sense(real_model) -> None:  # type: ignore[no-untyped-def]
-    cut = ScenarioSpec(name="cut", paths={"fedfunds": {"kind": "linear", "change": -150,
-                                                       "units": "bp", "months": 6}})
-    hike = ScenarioSpec(name="hike", paths={"fedfunds": {"kind": "linear", "change": 150,
-                                                         "units": "bp", "months": 6}})
+    cut = ScenarioSpec(
+        name="cut",
+        paths={"fedfunds": {"kind": "linear", "change": -150, "units": "bp", "months": 6}},
+    )
+    hike = ScenarioSpec(
+        name="hike",
+        paths={"fedfunds": {"kind": "linear", "change": 150, "units": "bp", "months": 6}},
+    )
     ds = run(real_model, [cut, hike], n_samples=4000, seed=5)
     a = ds["cumulative"].sel(scenario="cut").values[:, -1]
     b = ds["cumulative"].sel(scenario="hike").values[:, -1]
@@ -189,3 +227,40 @@ def test_real_model_direction_and_sense(real_model) -> None:  # type: ignore[no-
     # net imbalance is truncated at zero, so a few paths carry no flow at all
     assert (flow["2026-06"] >= 0).all() and flow["2026-06"].mean() > 0
     assert (flow["2026-07"] <= 0).all() and flow["2026-07"].mean() < 0
+
+
+def test_soft_paths_pair_each_sample_with_its_own_path(panel: Panel) -> None:
+    """A TVTP model where only regime 0 -> 1 moves with z: per-sample z must stay per sample."""
+    from regime.bayes.markov import prepare_data as prep
+    from regime.scenarios.engine import _markov_macro
+    from regime.scenarios.paths import build_paths
+
+    feats = ("fedfunds_chg6",)
+    frame = panel.model_frame(["rel_return", *feats])
+    n = 400
+    a = np.zeros((1, n, 2, 2))
+    a[..., 0, 1], a[..., 1, 0] = -4.0, -50.0  # regime 1 is absorbing
+    b = np.zeros((1, n, 2, 2, 1))
+    b[..., 0, 1, 0] = 3.0
+    idata = az.from_dict(
+        posterior={
+            "mu": np.zeros((1, n, 2)),
+            "sigma": np.ones((1, n, 2)),
+            "a": a,
+            "b": b,
+            "filtered_last": np.tile([1.0, 0.0], (1, n, 1)),
+        }
+    )
+    model = MarkovSwitchingResults(
+        idata,
+        prep(frame["rel_return"], exog_tvtp=frame[list(feats)]),
+        MarkovSpec(k_regimes=2, switching_variance=True),
+    )
+    spec = ScenarioSpec(name="s", horizon=12, paths={"fedfunds": {"kind": "hold", "sd": 2.0}})
+    rng = np.random.default_rng(0)
+    paths = build_paths(spec, panel.frame, feats, n, rng)
+    regimes, _ = _markov_macro(model, paths, panel, np.arange(n), None, rng)
+    # samples whose own Fed path rose most leave regime 0 more often than those that fell
+    rise = paths.fedfunds[:, -1] - paths.fedfunds[:, 0]
+    left = regimes[:, -1] == 1
+    assert left[rise > np.quantile(rise, 0.75)].mean() > left[rise < np.quantile(rise, 0.25)].mean()

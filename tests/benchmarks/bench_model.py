@@ -1,0 +1,178 @@
+"""Model benchmark: K=3, T=800 simulated, 2 chains x 1000 tune + 1000 draws.
+
+Run: ``python -m tests.benchmarks.bench_model [--out FILE] [--skip-baseline]``.
+Reports min bulk ESS, max R-hat, divergences, total fit wall time (MAP
+initialisation + compile + sampling) cold (fresh numba and PyTensor caches, in a
+subprocess) and warm, logp+gradient time per evaluation, and the same fit with
+the naive baseline (``pm.sample`` + ``pytensor.scan`` likelihood) measured in
+the same run. Targets: warm <= 20 s, cold <= 60 s, ESS >= 800, R-hat <= 1.01,
+0 divergences, <= 100 us per evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tests.benchmarks._common import write_json
+
+K, T, SEED = 3, 800, 42
+TARGETS = {
+    "warm_s": 20.0,
+    "cold_s": 60.0,
+    "min_ess_bulk": 800,
+    "max_rhat": 1.01,
+    "us_per_eval": 100.0,
+}
+
+
+def simulate(seed: int = SEED) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    mu = np.array([0.6, 0.0, -1.2])
+    sigma = np.array([1.0, 2.0, 4.0])
+    p = np.array([[0.95, 0.04, 0.01], [0.05, 0.92, 0.03], [0.02, 0.08, 0.90]])
+    s = np.zeros(T, dtype=int)
+    for t in range(1, T):
+        s[t] = rng.choice(K, p=p[s[t - 1]])
+    return pd.Series(mu[s] + sigma[s] * rng.standard_normal(T))
+
+
+def fit_once(seed: int) -> dict[str, float]:
+    from regime.bayes.switching import MarkovSwitching
+
+    y = simulate()
+    t0 = time.perf_counter()
+    res = MarkovSwitching(y, k_regimes=K, switching_variance=True, order_by="sigma").fit(
+        draws=1000, tune=1000, chains=2, random_seed=seed, progressbar=False
+    )
+    wall = time.perf_counter() - t0
+    d = res.diagnostics
+    return {
+        "wall_s": wall,
+        "min_ess_bulk": d.min_ess_bulk,
+        "max_rhat": d.max_rhat,
+        "divergences": d.divergences,
+        "seconds_map": res.info["seconds_map"],
+        "seconds_sampling": res.info["seconds_sampling"],
+    }
+
+
+def per_eval_us() -> float:
+    from regime.bayes.fit import multistart_map, nutpie_model
+    from regime.bayes.switching import MarkovSwitching
+
+    model = MarkovSwitching(
+        simulate(), k_regimes=K, switching_variance=True, order_by="sigma"
+    ).build_model()
+    start = multistart_map(model, n_starts=1).point
+    logp = nutpie_model(model, start)._make_logp_func()
+    from pymc.blocking import DictToArrayBijection
+
+    x = DictToArrayBijection.map(model.initial_point()).data
+    logp(x)
+    n = 5000
+    t0 = time.perf_counter()
+    for _ in range(n):
+        logp(x)
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+def baseline() -> dict[str, float]:
+    """pm.sample (PyMC NUTS, C backend) on the same model with the scan likelihood."""
+    import pymc as pm
+
+    from regime.bayes.markov import MarkovSpec, build_model, prepare_data
+
+    data = prepare_data(simulate())
+    spec = MarkovSpec(k_regimes=K, switching_variance=True, order_by="sigma")
+    t0 = time.perf_counter()
+    with build_model(data, spec, likelihood="scan"):
+        idata = pm.sample(
+            draws=1000,
+            tune=1000,
+            chains=2,
+            cores=2,
+            random_seed=SEED,
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
+    wall = time.perf_counter() - t0
+    import arviz as az
+
+    ess = az.ess(idata.posterior[["mu", "sigma", "p"]])
+    return {
+        "wall_s": wall,
+        "min_ess_bulk": float(min(np.nanmin(ess[v].values) for v in ess.data_vars)),
+        "divergences": int(idata.sample_stats["diverging"].sum()),
+    }
+
+
+def main(out: Path | None = None, skip_baseline: bool = False) -> dict[str, object]:
+    if os.environ.get("_REGIME_BENCH_CHILD"):
+        print(json.dumps(fit_once(SEED)))
+        return {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(
+            os.environ,
+            _REGIME_BENCH_CHILD="1",
+            NUMBA_CACHE_DIR=f"{tmp}/numba",
+            PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor",
+        )
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "tests.benchmarks.bench_model"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        cold_total = time.perf_counter() - t0
+        cold = json.loads(proc.stdout.strip().splitlines()[-1])
+    fit_once(SEED + 1)  # warm the caches of this process's cache dirs
+    warm = fit_once(SEED + 2)
+    result: dict[str, object] = {
+        "k_regimes": K,
+        "nobs": T,
+        "chains": 2,
+        "tune": 1000,
+        "draws": 1000,
+        "cold": cold,
+        "cold_process_s": cold_total,
+        "warm": warm,
+        "us_per_logp_grad_eval": per_eval_us(),
+        "targets": TARGETS,
+    }
+    if not skip_baseline:
+        base = baseline()
+        result["baseline_pm_sample_scan"] = base
+        result["speedup_wall_vs_baseline"] = base["wall_s"] / warm["wall_s"]
+        result["ess_per_s_ratio_vs_baseline"] = (warm["min_ess_bulk"] / warm["wall_s"]) / (
+            base["min_ess_bulk"] / base["wall_s"]
+        )
+    result["meets_targets"] = bool(
+        warm["wall_s"] <= TARGETS["warm_s"]
+        and cold["wall_s"] <= TARGETS["cold_s"]
+        and warm["min_ess_bulk"] >= TARGETS["min_ess_bulk"]
+        and warm["max_rhat"] <= TARGETS["max_rhat"]
+        and warm["divergences"] == 0
+        and result["us_per_logp_grad_eval"] <= TARGETS["us_per_eval"]
+    )  # type: ignore[operator]
+    write_json("model", result, out)
+    return result
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--skip-baseline", action="store_true")
+    a = ap.parse_args()
+    main(a.out, a.skip_baseline)
