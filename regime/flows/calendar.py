@@ -61,7 +61,7 @@ def events_between(
     december_rank: tuple[int, int] = (10, 30),
 ) -> list[ReconEvent]:
     """Events whose effective date lies in ``[start, end]`` or whose run-up overlaps it."""
-    out = []
+    out: list[ReconEvent] = []
     for year in range(start.year - 1, end.year + 1):
         evs = [june_event(year)]
         dec = december_event(

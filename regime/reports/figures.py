@@ -62,7 +62,8 @@ def regime_history(probs: pd.DataFrame, panel: pd.DataFrame) -> Any:
     fig, (ax0, ax1) = plt.subplots(
         2, 1, figsize=(12, 6), sharex=True, gridspec_kw={"height_ratios": [1.2, 1]}
     )
-    x = probs.index.to_timestamp() if isinstance(probs.index, pd.PeriodIndex) else probs.index
+    idx = probs.index
+    x = idx.to_timestamp() if isinstance(idx, pd.PeriodIndex) else idx
     ax0.stackplot(
         x,
         probs.T.to_numpy(),
@@ -74,7 +75,7 @@ def regime_history(probs: pd.DataFrame, panel: pd.DataFrame) -> Any:
     ax0.set_ylim(0, 1)
     ax0.legend(loc="upper left", fontsize=8, ncol=probs.shape[1])
     macro = panel.loc[probs.index[0] : probs.index[-1]]
-    xm = macro.index.to_timestamp()
+    xm = pd.PeriodIndex(macro.index).to_timestamp()
     for col, c in zip((D.FEDFUNDS, D.CPI_YOY, D.USD_YOY), COLORS[3:], strict=True):
         if col in macro:
             ax1.plot(xm, macro[col], label=col, color=c, lw=1)

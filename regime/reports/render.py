@@ -203,7 +203,7 @@ def _flow_scenario(ds: xr.Dataset) -> str:
 def _gamma(summ: pd.DataFrame) -> tuple[float, float, float] | None:
     if "gamma" in summ.index:
         r = summ.loc["gamma"]
-        return float(r["mean"]), float(r["hdi_5%"]), float(r["hdi_95%"])
+        return float(r.loc["mean"]), float(r.loc["hdi_5%"]), float(r.loc["hdi_95%"])  # type: ignore[arg-type]
     return None
 
 

@@ -196,12 +196,12 @@ def run(
         raise BadInputError(
             f"All scenarios of one run need the same horizon; got {sorted(horizons)}."
         )
-    if kind == "markov" and not model.data.tvtp.shape[1]:
-        if any(not s.baseline and s.paths != type(s.paths)() for s in scenarios):
-            log.warning(
-                "The model has constant transition probabilities: macro paths "
-                "change only the plausibility score, not the regime dynamics."
-            )
+    moves = any(not s.baseline and s.paths != type(s.paths)() for s in scenarios)
+    if kind == "markov" and not model.data.tvtp.shape[1] and moves:
+        log.warning(
+            "The model has constant transition probabilities: macro paths "
+            "change only the plausibility score, not the regime dynamics."
+        )
     out: dict[str, list[np.ndarray]] = {
         k: [] for k in ("regime", "macro", "flow", "fedfunds", "inflation", "dollar")
     }

@@ -158,7 +158,7 @@ def build_paths(
     for col, fut in ((D.FEDFUNDS, paths["fedfunds"]), (D.CPI, cpi), (D.USD, paths["dollar"])):
         hist_block = np.repeat(tail[col].to_numpy(dtype=float)[:, None], m, axis=1)
         base[col] = pd.DataFrame(np.vstack([hist_block, fut.T]), index=tail.index.append(months))
-    derived = derive_features(base)
+    derived = derive_features(base)  # type: ignore[arg-type]  # column-wise on frames
     feats = np.empty((m, spec.horizon, len(feature_names)))
     for j, f in enumerate(feature_names):
         if f not in derived:

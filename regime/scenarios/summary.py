@@ -22,7 +22,7 @@ def fan(ds: xr.Dataset) -> pd.DataFrame:
         .reset_index()
         .pivot_table(index=[D.SCENARIO, D.MONTH], columns="quantile", values="cumulative")
     )
-    frame.columns = [f"q{int(round(c * 100)):02d}" for c in frame.columns]
+    frame.columns = [f"q{round(float(c) * 100):02d}" for c in frame.columns]
     return frame.reindex(
         pd.MultiIndex.from_product(
             [ds[D.SCENARIO].values, ds[D.MONTH].values], names=[D.SCENARIO, D.MONTH]

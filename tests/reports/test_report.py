@@ -47,7 +47,7 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Path]
 
 
 def test_report_html_figures_and_numbers(demo_report: tuple[Config, Path]) -> None:
-    cfg, path = demo_report
+    _cfg, path = demo_report
     html = path.read_text()
     parser = _Collector()
     parser.feed(html)
@@ -101,7 +101,7 @@ def test_report_rebuilds_in_a_fresh_process(
 def test_report_bad_inputs(
     demo_report: tuple[Config, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg, path = demo_report
+    cfg, _path = demo_report
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text(
         f"report: {{out_dir: {cfg.report.out_dir}, models_dir: {cfg.report.models_dir}}}\n"
