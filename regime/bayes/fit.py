@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 from pymc.blocking import DictToArrayBijection, RaveledVars
+from numba.core.errors import NumbaPerformanceWarning
 from scipy import optimize
 
 log = logging.getLogger(__name__)
@@ -142,19 +144,29 @@ def nutpie_model(
     x0 = DictToArrayBijection.map({k: transformed.get(k, ip[k]) for k in ip})
     names = var_names or [rv.name for rv in model.free_RVs]
     outs = [model[n] for n in names]
-    # replace random variables by their values so the expand function is deterministic
-    expand_vars = model.replace_rvs_by_values(outs)
-    expand = model.compile_fn(
-        expand_vars, inputs=model.value_vars, mode="NUMBA", on_unused_input="ignore", point_fn=False
-    )
-    shapes = [tuple(np.shape(v)) for v in expand(*[ip[v.name] for v in model.value_vars])]
+    # Compile here, in the calling thread: PyTensor's configuration is process-global and
+    # compiling from nutpie's worker threads races on it (it leaked NUMBA mode into the
+    # process). The threads only get the compiled numba functions, which are thread-safe.
+    with warnings.catch_warnings():
+        # numba's hint that np.dot on a transposed (non-contiguous) matrix could be faster
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        expand_vars = model.replace_rvs_by_values(outs)
+        expand_fn = model.compile_fn(
+            expand_vars,
+            inputs=model.value_vars,
+            mode="NUMBA",
+            on_unused_input="ignore",
+            point_fn=False,
+        )
+        expand = _jitted_multi(expand_fn)
+        shapes = [tuple(np.shape(v)) for v in expand(*[ip[v.name] for v in model.value_vars])]
+        grad_fn = model.logp_dlogp_function(ravel_inputs=True, mode="NUMBA")
+        grad_fn.set_extra_values({})
+        jit = _jitted(grad_fn)
+        jit(x0.data)  # compile now, not in a worker thread
     info = x0.point_map_info
 
     def make_logp_fn() -> Any:
-        fn = model.logp_dlogp_function(ravel_inputs=True, mode="NUMBA")
-        fn.set_extra_values({})
-        jit = _jitted(fn)
-
         def logp(x: np.ndarray, **_: Any) -> tuple[float, np.ndarray]:
             lp, g = jit(x)
             return float(lp), np.asarray(g, dtype="float64", order="C")
@@ -199,6 +211,23 @@ def _jitted(fn: Any) -> Callable[[np.ndarray], tuple[Any, Any]]:
         return lambda x: fn(x)  # type: ignore[no-any-return]
     data = [s.data for s in pf.input_storage[1:]]
     return lambda x: jit(x, *data)  # type: ignore[no-any-return]
+
+
+def _jitted_multi(fn: Any) -> Callable[..., Any]:
+    """Like :func:`_jitted` for a PyTensor function of several inputs (thread-safe path)."""
+    jit = getattr(getattr(fn, "vm", None), "jit_fn", None)
+    n_in = len(fn.maker.fgraph.inputs) if hasattr(fn, "maker") else 0
+    if jit is None:
+        lock = threading.Lock()
+
+        def locked(*args: Any) -> Any:
+            with lock:
+                return fn(*args)
+
+        return locked
+    n_explicit = len([i for i in fn.maker.inputs if not getattr(i, "implicit", False)])
+    data = [s.data for s in fn.input_storage[n_explicit:n_in]]
+    return lambda *args: jit(*args, *data)
 
 
 def _transformed_point(model: pm.Model, start: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
