@@ -20,8 +20,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pymc as pm
-from pymc.blocking import DictToArrayBijection, RaveledVars
 from numba.core.errors import NumbaPerformanceWarning
+from pymc.blocking import DictToArrayBijection, RaveledVars
 from scipy import optimize
 
 log = logging.getLogger(__name__)
