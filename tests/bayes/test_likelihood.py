@@ -76,10 +76,15 @@ def test_op_in_pytensor_graph_with_verify_grad(rng: np.random.Generator, mode: s
     pytensor.gradient.verify_grad(lambda a: hmm_loglike(a, trans, init), [logb], rng=rng)
 
 
-def test_scan_baseline_agrees(rng: np.random.Generator) -> None:
-    logb, trans, init = random_problem(rng, 300, 3, False)
-    val = scan_loglike(logb, trans, init).eval()
+@pytest.mark.parametrize("tv", [False, True])
+def test_scan_baseline_agrees_in_value_and_gradient(rng: np.random.Generator, tv: bool) -> None:
+    logb, trans, init = random_problem(rng, 300, 3, tv)
+    lb = pt.dmatrix()
+    out = scan_loglike(lb, trans, init)
+    f = pytensor.function([lb], [out, pytensor.grad(out, lb)])
+    val, grad = f(logb)
     assert abs(float(val) - hamilton_filter(logb, trans, init).loglike) < 1e-9
+    np.testing.assert_allclose(grad, hamilton_filter(logb, trans, init).smoothed, atol=1e-9)
 
 
 # --------------------------------------------------------------------------- model level
