@@ -244,22 +244,24 @@ def scan_loglike(log_emission: Any, transition: Any, initial: Any) -> Any:
     shift = pt.max(log_emission, axis=1)
     b = pt.exp(log_emission - shift[:, None])
 
-    def step(b_t: Any, p_t: Any, alpha: Any) -> Any:
-        a = pt.dot(alpha, p_t) * b_t
-        c = pt.sum(a)
-        return a / c, pt.log(c)
-
     a0 = initial * b[0]
     c0 = pt.sum(a0)
     if transition.ndim == 2:
-        _, logc = pytensor.scan(
-            lambda bt, al: step(bt, transition, al),
-            sequences=[b[1:]],
-            outputs_info=[a0 / c0, None],
-            return_updates=False,
-        )
+
+        def step(b_t: Any, alpha: Any, ll: Any, p: Any) -> Any:
+            a = pt.dot(alpha, p) * b_t
+            c = pt.sum(a)
+            return a / c, ll + pt.log(c)
+
+        _, lls = pytensor.scan(step, sequences=[b[1:]], outputs_info=[a0 / c0, pt.log(c0)],
+                               non_sequences=[transition], return_updates=False)
     else:
-        _, logc = pytensor.scan(
-            step, sequences=[b[1:], transition], outputs_info=[a0 / c0, None], return_updates=False
-        )
-    return pt.log(c0) + pt.sum(logc) + pt.sum(shift)
+
+        def step_tv(b_t: Any, p: Any, alpha: Any, ll: Any) -> Any:
+            a = pt.dot(alpha, p) * b_t
+            c = pt.sum(a)
+            return a / c, ll + pt.log(c)
+
+        _, lls = pytensor.scan(step_tv, sequences=[b[1:], transition],
+                               outputs_info=[a0 / c0, pt.log(c0)], return_updates=False)
+    return lls[-1] + pt.sum(shift)
