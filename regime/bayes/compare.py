@@ -187,6 +187,7 @@ def _baseline_lpd(y: np.ndarray, n_train: int, fit_kw: dict[str, Any]) -> np.nda
         chains=fit_kw["chains"],
         random_seed=fit_kw["random_seed"],
         progressbar=False,
+        start_raveled=start.raveled,
     )
     post = stacked(idata, ["mu", "sigma", "nu"])
     ll = stats.t.logpdf(

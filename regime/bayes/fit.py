@@ -35,6 +35,7 @@ class MapResult:
     logp: float
     logps: list[float]  # per start (nan when a start failed)
     seconds: float
+    raveled: np.ndarray | None = None  # the mode in the sampler's unconstrained space
 
 
 def multistart_map(
@@ -49,11 +50,16 @@ def multistart_map(
     rng = np.random.default_rng(random_seed)
     ip = model.initial_point(random_seed=random_seed)
     x0 = DictToArrayBijection.map(ip)
-    fn = model.logp_dlogp_function(ravel_inputs=True)
-    fn.set_extra_values({})
+    # the same NUMBA-mode function the sampler uses: compiled once, cached on disk
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        fn = model.logp_dlogp_function(ravel_inputs=True, mode="NUMBA")
+        fn.set_extra_values({})
+        jit = _jitted(fn)
+        jit(x0.data)
 
     def neg(x: np.ndarray) -> tuple[float, np.ndarray]:
-        lp, g = fn(x)
+        lp, g = jit(x)
         if not np.isfinite(lp):
             return 1e300, np.zeros_like(x)
         return -float(lp), -np.asarray(g, dtype=float)
@@ -73,11 +79,11 @@ def multistart_map(
     # untransformed values of the free variables, as pm.find_MAP derives them
     outs = model.unobserved_value_vars
     values = model.compile_fn(
-        outs, inputs=model.value_vars, on_unused_input="ignore", point_fn=True
+        outs, inputs=model.value_vars, on_unused_input="ignore", point_fn=True, mode="NUMBA"
     )(point)
     by_name = {v.name: np.asarray(x) for v, x in zip(outs, values, strict=True)}
     constrained = {rv.name: by_name[rv.name] for rv in model.free_RVs}
-    return MapResult(constrained, -best_f, logps, time.perf_counter() - t0)
+    return MapResult(constrained, -best_f, logps, time.perf_counter() - t0, np.asarray(best_x))
 
 
 def sample_posterior(
@@ -91,8 +97,10 @@ def sample_posterior(
     sampler: Sampler = "nutpie",
     progressbar: bool = True,
     var_names: list[str] | None = None,
+    start_raveled: np.ndarray | None = None,
 ) -> Any:
-    """NUTS draws starting every chain at ``start`` (constrained values)."""
+    """NUTS draws starting every chain at ``start`` (constrained values; ``start_raveled``
+    is the same point in the unconstrained space, when the caller has it)."""
     cores = max(1, min(chains, os.cpu_count() or 1))
     if sampler == "nutpie":
         try:
@@ -100,7 +108,7 @@ def sample_posterior(
         except ImportError:  # pragma: no cover - nutpie is a dependency
             log.warning("nutpie is not installed; falling back to PyMC's NUTS.")
         else:
-            compiled = nutpie_model(model, start, var_names)
+            compiled = nutpie_model(model, start, var_names, x_start=start_raveled)
             return nutpie.sample(
                 compiled,
                 draws=draws,
@@ -128,7 +136,10 @@ def sample_posterior(
 
 
 def nutpie_model(
-    model: pm.Model, start: dict[str, np.ndarray], var_names: list[str] | None = None
+    model: pm.Model,
+    start: dict[str, np.ndarray],
+    var_names: list[str] | None = None,
+    x_start: np.ndarray | None = None,
 ) -> Any:
     """A nutpie model over PyTensor functions compiled in NUMBA mode.
 
@@ -140,8 +151,13 @@ def nutpie_model(
     from nutpie.compiled_pyfunc import from_pyfunc
 
     ip = model.initial_point()
-    transformed = _transformed_point(model, start)
-    x0 = DictToArrayBijection.map({k: transformed.get(k, ip[k]) for k in ip})
+    if x_start is not None:
+        x0 = RaveledVars(
+            np.asarray(x_start, dtype=float), DictToArrayBijection.map(ip).point_map_info
+        )
+    else:
+        transformed = _transformed_point(model, start)
+        x0 = DictToArrayBijection.map({k: transformed.get(k, ip[k]) for k in ip})
     names = var_names or [rv.name for rv in model.free_RVs]
     outs = [model[n] for n in names]
     # Compile here, in the calling thread: PyTensor's configuration is process-global and

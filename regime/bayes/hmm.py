@@ -253,8 +253,13 @@ def scan_loglike(log_emission: Any, transition: Any, initial: Any) -> Any:
             c = pt.sum(a)
             return a / c, ll + pt.log(c)
 
-        _, lls = pytensor.scan(step, sequences=[b[1:]], outputs_info=[a0 / c0, pt.log(c0)],
-                               non_sequences=[transition], return_updates=False)
+        _, lls = pytensor.scan(
+            step,
+            sequences=[b[1:]],
+            outputs_info=[a0 / c0, pt.log(c0)],
+            non_sequences=[transition],
+            return_updates=False,
+        )
     else:
 
         def step_tv(b_t: Any, p: Any, alpha: Any, ll: Any) -> Any:
@@ -262,6 +267,10 @@ def scan_loglike(log_emission: Any, transition: Any, initial: Any) -> Any:
             c = pt.sum(a)
             return a / c, ll + pt.log(c)
 
-        _, lls = pytensor.scan(step_tv, sequences=[b[1:], transition],
-                               outputs_info=[a0 / c0, pt.log(c0)], return_updates=False)
+        _, lls = pytensor.scan(
+            step_tv,
+            sequences=[b[1:], transition],
+            outputs_info=[a0 / c0, pt.log(c0)],
+            return_updates=False,
+        )
     return lls[-1] + pt.sum(shift)

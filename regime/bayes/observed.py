@@ -170,6 +170,7 @@ class ObservedRegimes:
             sampler=sampler,
             progressbar=progressbar,
             var_names=names,
+            start_raveled=start.raveled,
         )
         months = [str(i) for i in self.endog.index]
         groups = {

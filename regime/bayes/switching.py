@@ -120,6 +120,7 @@ class MarkovSwitching:
             sampler=sampler,
             progressbar=progressbar,
             var_names=[*public_names(self.data, self.spec), "log_sigma"],
+            start_raveled=mode.raveled,
         )
         t_sample = time.perf_counter()
         add_regime_draws(idata, self.data, self.spec, random_seed)
