@@ -15,11 +15,15 @@ NOMINAL = 0.90
 # calibrated sampler lands in [0.83, 0.96] with probability > 0.99
 COVERAGE_BAND = (0.83, 0.96)
 MIN_PASS_RATE = 0.95
+DRAWS = 1000
 
 
 def simulate(rng: np.random.Generator, k: int, tvtp: bool, n: int):  # type: ignore[no-untyped-def]
-    mu = np.sort(rng.normal(0.0, 0.4, k))
-    sigma = np.sort(rng.uniform(0.8, 1.2, k)) * np.array([1.0, 2.0, 3.5][:k])
+    # identifiable designs: regimes differ in mean and scale (a regime that differs from
+    # its neighbour only by a sd ratio of ~1.7 is weakly identified, and the gates rightly
+    # flag such fits; recovery is about calibration when the model is identified)
+    mu = np.array([0.6, -0.3, -1.8][:k]) + rng.normal(0.0, 0.1, k)
+    sigma = rng.uniform(0.9, 1.1, k) * np.array([1.0, 2.2, 4.5][:k])
     z = rng.normal(size=n)
     off = ~np.eye(k, dtype=bool)
     a = np.zeros((k, k))
@@ -58,9 +62,11 @@ def test_interval_coverage_and_gates() -> None:
             pd.Series(y), k_regimes=k, exog_tvtp=z, switching_variance=True, order_by="sigma"
         )
         res = mod.fit(
-            draws=600, tune=600, chains=2, random_seed=int(rng.integers(1e6)), progressbar=False
+            draws=DRAWS, tune=DRAWS, chains=2, random_seed=int(rng.integers(1e6)), progressbar=False
         )
         passed += res.diagnostics.passed
+        if not res.diagnostics.passed:
+            print(f"K={k} tvtp={tvtp} n={n}: " + "; ".join(res.diagnostics.failures()))
         draws = res.idata.posterior
         summ = res.summary(hdi_prob=NOMINAL)
         for name, value in truth.items():
