@@ -429,7 +429,7 @@ def demo(
     name: Annotated[str, typer.Option(help="Model / report name.")] = "demo",
     config: ConfigOpt = None,
 ) -> None:
-    """The whole pipeline offline on the synthetic sample (under a minute on 2 cores)."""
+    """The whole pipeline offline on the synthetic sample (about a minute on 2 cores)."""
     cfg = _config(config)
     cfg = cfg.model_copy(
         update={"model": cfg.model.model_copy(update={"draws": DEMO_DRAWS, "tune": DEMO_DRAWS})}
