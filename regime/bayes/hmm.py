@@ -246,31 +246,19 @@ def scan_loglike(log_emission: Any, transition: Any, initial: Any) -> Any:
 
     a0 = initial * b[0]
     c0 = pt.sum(a0)
-    if transition.ndim == 2:
 
-        def step(b_t: Any, alpha: Any, ll: Any, p: Any) -> Any:
-            a = pt.dot(alpha, p) * b_t
-            c = pt.sum(a)
-            return a / c, ll + pt.log(c)
+    def advance(b_t: Any, p: Any, alpha: Any, ll: Any) -> Any:
+        a = pt.dot(alpha, p) * b_t
+        c = pt.sum(a)
+        return a / c, ll + pt.log(c)
 
-        _, lls = pytensor.scan(
-            step,
-            sequences=[b[1:]],
-            outputs_info=[a0 / c0, pt.log(c0)],
-            non_sequences=[transition],
-            return_updates=False,
-        )
-    else:
-
-        def step_tv(b_t: Any, p: Any, alpha: Any, ll: Any) -> Any:
-            a = pt.dot(alpha, p) * b_t
-            c = pt.sum(a)
-            return a / c, ll + pt.log(c)
-
-        _, lls = pytensor.scan(
-            step_tv,
-            sequences=[b[1:], transition],
-            outputs_info=[a0 / c0, pt.log(c0)],
-            return_updates=False,
-        )
+    # scan passes sequences, then recurrent states, then non-sequences
+    constant = transition.ndim == 2
+    _, lls = pytensor.scan(
+        (lambda b_t, alpha, ll, p: advance(b_t, p, alpha, ll)) if constant else advance,
+        sequences=[b[1:]] if constant else [b[1:], transition],
+        outputs_info=[a0 / c0, pt.log(c0)],
+        non_sequences=[transition] if constant else [],
+        return_updates=False,
+    )
     return lls[-1] + pt.sum(shift)

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,6 +67,15 @@ def fit_once(seed: int) -> dict[str, float]:
     }
 
 
+def us_per_call(fn: Any, x: np.ndarray, n: int) -> float:
+    """Mean microseconds per ``fn(x)`` over ``n`` calls, after one warm-up call."""
+    fn(x)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn(x)
+    return (time.perf_counter() - t0) / n * 1e6
+
+
 def per_eval_us() -> float:
     from regime.bayes.fit import multistart_map, nutpie_model
     from regime.bayes.switching import MarkovSwitching
@@ -77,13 +87,7 @@ def per_eval_us() -> float:
     logp = nutpie_model(model, start)._make_logp_func()
     from pymc.blocking import DictToArrayBijection
 
-    x = DictToArrayBijection.map(model.initial_point()).data
-    logp(x)
-    n = 5000
-    t0 = time.perf_counter()
-    for _ in range(n):
-        logp(x)
-    return (time.perf_counter() - t0) / n * 1e6
+    return us_per_call(logp, DictToArrayBijection.map(model.initial_point()).data, 5000)
 
 
 BASELINE_DRAWS = 100  # per chain, tune and draws: the scan baseline is far slower
@@ -134,13 +138,7 @@ def baseline_us_per_eval() -> float:
     )
     fn = model.logp_dlogp_function(ravel_inputs=True)
     fn.set_extra_values({})
-    x = DictToArrayBijection.map(model.initial_point()).data
-    fn(x)
-    n = 50
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn(x)
-    return (time.perf_counter() - t0) / n * 1e6
+    return us_per_call(fn, DictToArrayBijection.map(model.initial_point()).data, 50)
 
 
 def baseline() -> dict[str, object]:
