@@ -487,7 +487,9 @@ def _run(
 
     meta = read_meta(pipeline.model_folder(cfg, name))
     _gate(meta["diagnostics"], allow)
-    table = __import__("pandas").read_csv(path.parent / "summary.csv", index_col=0)
+    import pandas as pd
+
+    table = pd.read_csv(path.parent / "summary.csv", index_col=0)
     _print_scenarios(table, bool(meta.get("panel_meta", {}).get("synthetic")))
     console.print(f"report: {path} ({time.perf_counter() - t0:.0f}s)")
 

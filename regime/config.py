@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import types
 import typing
 from datetime import date
 from pathlib import Path
@@ -173,8 +172,6 @@ def _unwrap(annotation: Any) -> list[Any]:
     for arg in typing.get_args(annotation):
         if arg is not Ellipsis and arg is not type(None):
             out.extend(_unwrap(arg))
-    if origin in (typing.Union, types.UnionType):
-        return out
     return out
 
 

@@ -259,9 +259,3 @@ def _transformed_point(model: pm.Model, start: dict[str, np.ndarray]) -> dict[st
             v = np.asarray(tr.forward(pt.as_tensor(v), *rv.owner.inputs).eval())
         out[value.name] = v
     return out
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    t0 = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - t0

@@ -249,10 +249,3 @@ class ObservedResults:
     @property
     def diagnostics(self) -> Diagnostics:
         return diagnose(self.idata, self.param_names, ["mu", "sigma"])
-
-
-def studentt_logpdf_draws(
-    y: np.ndarray, mean: np.ndarray, sigma: np.ndarray, nu: np.ndarray
-) -> np.ndarray:
-    """(S, T) Student-t log densities for draws (S,) x months (T,)."""
-    return np.asarray(stats.t.logpdf(y[None, :], nu[:, None], loc=mean, scale=sigma))

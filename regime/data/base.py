@@ -103,10 +103,6 @@ def missing_months(values: pd.Series) -> list[str]:
     return [str(p) for p in full.difference(pd.PeriodIndex(v.index))]
 
 
-def to_monthly_index(dates: pd.DatetimeIndex) -> pd.PeriodIndex:
-    return pd.PeriodIndex(dates, freq="M")
-
-
 def is_monthly(dates: pd.DatetimeIndex) -> bool:
     """True when every date is the first of a month and no month repeats."""
     if len(dates) == 0:

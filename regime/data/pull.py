@@ -126,8 +126,3 @@ def pull(
         for s in fetched:
             out[s.meta.series_id] = cache.put(s)
     return out
-
-
-def load_cached(cache: Cache, ids: list[str] | None = None) -> dict[str, SeriesData]:
-    """Every (or the named) cached series, verified."""
-    return {i: cache.get(i) for i in (ids if ids is not None else cache.ids())}

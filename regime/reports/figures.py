@@ -6,13 +6,10 @@ import base64
 import io
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib.figure import Figure
 
 from regime import _dims as D
 
@@ -21,10 +18,13 @@ COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
 
 
 def to_base64(fig: Any) -> str:
-    """PNG bytes of a figure, base64-encoded (the figure is closed)."""
+    """PNG bytes of a figure, base64-encoded.
+
+    Figures are plain ``matplotlib.figure.Figure`` objects: no pyplot state and no
+    backend switch, so building a report never disturbs a notebook's plotting.
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -33,7 +33,8 @@ def fan_charts(ds: xr.Dataset, panel: pd.DataFrame) -> Any:
     names = list(ds[D.SCENARIO].values)
     ncol = 3
     nrow = int(np.ceil(len(names) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(12, 3.2 * nrow), sharey=True, squeeze=False)
+    fig = Figure(figsize=(12, 3.2 * nrow))
+    axes = fig.subplots(nrow, ncol, sharey=True, squeeze=False)
     hist = panel[D.REL_RETURN].dropna().iloc[-HISTORY_MONTHS:]
     level = np.cumprod(1 + hist.to_numpy() / 100)
     cum_hist = 100 * (level / level[-1] - 1)  # rebased: 0 at the last observed month
@@ -59,9 +60,8 @@ def fan_charts(ds: xr.Dataset, panel: pd.DataFrame) -> Any:
 
 def regime_history(probs: pd.DataFrame, panel: pd.DataFrame) -> Any:
     """Smoothed regime probabilities over the data span with the macro series beneath."""
-    fig, (ax0, ax1) = plt.subplots(
-        2, 1, figsize=(12, 6), sharex=True, gridspec_kw={"height_ratios": [1.2, 1]}
-    )
+    fig = Figure(figsize=(12, 6))
+    ax0, ax1 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.2, 1]})
     idx = probs.index
     x = idx.to_timestamp() if isinstance(idx, pd.PeriodIndex) else idx
     ax0.stackplot(
@@ -88,7 +88,8 @@ def regime_history(probs: pd.DataFrame, panel: pd.DataFrame) -> Any:
 def forest(summary: pd.DataFrame, prefixes: tuple[str, ...], title: str) -> Any:
     """Posterior means and 90% intervals of the parameters starting with ``prefixes``."""
     rows = summary[[any(i.startswith(p + "[") or i == p for p in prefixes) for i in summary.index]]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * max(len(rows), 2) + 1))
+    fig = Figure(figsize=(7, 0.35 * max(len(rows), 2) + 1))
+    ax = fig.subplots()
     y = np.arange(len(rows))[::-1]
     ax.hlines(y, rows["hdi_5%"], rows["hdi_95%"], color=COLORS[2], lw=2)
     ax.plot(rows["mean"], y, "o", color=COLORS[2])
@@ -108,7 +109,8 @@ def flow_decomposition(
     macro = sc["macro"].mean(D.SAMPLE).values
     flow = sc["flow"].mean(D.SAMPLE).values
     flow_q = np.quantile(sc["flow"].values, [0.05, 0.95], axis=0)
-    fig, ax = plt.subplots(figsize=(11, 3.8))
+    fig = Figure(figsize=(11, 3.8))
+    ax = fig.subplots()
     x = np.arange(len(months))
     ax.bar(x - 0.2, macro, width=0.4, color=COLORS[0], label="macro component (mean)")
     ax.bar(x + 0.2, flow, width=0.4, color=COLORS[1], label="flow overlay (mean)")

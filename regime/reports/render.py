@@ -38,11 +38,6 @@ def load_scenarios(folder: Path) -> xr.Dataset:
         return xr.load_dataset(path, engine="h5netcdf")
 
 
-def summary_for_report(ds: xr.Dataset, panel: pd.DataFrame) -> pd.DataFrame:
-    """The report's summary table (full precision; the HTML shows it rounded)."""
-    return summary(ds, panel)
-
-
 def render_report(
     model: Any, ds: xr.Dataset, out_dir: Path, *, now: Callable[[], str] = _now
 ) -> Path:
@@ -55,7 +50,7 @@ def render_report(
     panel = model.panel
     if panel is None:
         raise BadInputError(f"Model folder {model.folder} has no panel.csv; refit it.")
-    table = summary_for_report(ds, panel.frame)
+    table = summary(ds, panel.frame)
     horizon = ds.sizes[D.MONTH]
     summary_months = sorted({m for m in (3, 6, 12) if m <= horizon} | {horizon})
     summ_post = model.summary()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -28,7 +29,7 @@ def write_json(name: str, payload: dict[str, Any], out: Path | None = None) -> P
         "benchmark": name,
         "python": sys.version.split()[0],
         "machine": platform.machine(),
-        "processor_count": __import__("os").cpu_count(),
+        "processor_count": os.cpu_count(),
         **payload,
     }
     path = out or RESULTS / f"{name}.json"

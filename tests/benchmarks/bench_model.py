@@ -141,20 +141,25 @@ def baseline_us_per_eval() -> float:
     return us_per_call(fn, DictToArrayBijection.map(model.initial_point()).data, 50)
 
 
+def run_child(kind: str, timeout: float | None = None, **env: str) -> dict[str, Any]:
+    """Run ``fit_once`` or ``baseline_fit`` in a fresh process; its JSON result."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.bench_model"],
+        env=dict(os.environ, _REGIME_BENCH_CHILD=kind, **env),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=timeout,
+    )
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
 def baseline() -> dict[str, object]:
     """The baseline fit in a subprocess with a time limit, and its per-gradient cost."""
     out: dict[str, object] = {"us_per_logp_grad_eval": baseline_us_per_eval()}
-    env = dict(os.environ, _REGIME_BENCH_CHILD="baseline")
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "tests.benchmarks.bench_model"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=BASELINE_TIMEOUT_S,
-        )
-        out |= json.loads(proc.stdout.strip().splitlines()[-1])
+        out |= run_child("baseline", timeout=BASELINE_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         out |= {
             "wall_s": None,
@@ -170,23 +175,12 @@ def main(out: Path | None = None, skip_baseline: bool = False) -> dict[str, obje
     if child:
         print(json.dumps(baseline_fit() if child == "baseline" else fit_once(SEED)))
         return {}
-    with tempfile.TemporaryDirectory() as tmp:
-        env = dict(
-            os.environ,
-            _REGIME_BENCH_CHILD="1",
-            NUMBA_CACHE_DIR=f"{tmp}/numba",
-            PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor",
-        )
+    with tempfile.TemporaryDirectory() as tmp:  # empty numba and PyTensor caches
         t0 = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "tests.benchmarks.bench_model"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
+        cold = run_child(
+            "fit", NUMBA_CACHE_DIR=f"{tmp}/numba", PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor"
         )
         cold_total = time.perf_counter() - t0
-        cold = json.loads(proc.stdout.strip().splitlines()[-1])
     fit_once(SEED + 1)  # warm the caches of this process's cache dirs
     warm = fit_once(SEED + 2)
     result: dict[str, object] = {

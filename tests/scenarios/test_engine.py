@@ -105,14 +105,19 @@ def test_flows_switched_off_give_exact_zero(panel: Panel) -> None:
     np.testing.assert_allclose(ds["total"].sel(scenario="off"), ds["macro"].sel(scenario="off"))
 
 
-def test_summary_tables(panel: Panel) -> None:
-    model = point_mass(
+def calm_stress(panel: Panel) -> MarkovSwitchingResults:
+    """A calm (0.5 %, sd 2) and a stress (-1 %, sd 4) regime, constant transitions."""
+    return point_mass(
         panel,
         np.array([0.5, -1.0]),
         np.array([2.0, 4.0]),
         np.array([[0.95, 0.05], [0.1, 0.9]]),
         np.array([0.7, 0.3]),
     )
+
+
+def test_summary_tables(panel: Panel) -> None:
+    model = calm_stress(panel)
     ds = run(model, builtin_scenarios(), n_samples=800, seed=2)
     f = fan(ds)
     assert (f.diff(axis=1).iloc[:, 1:] >= 0).all().all()  # q05 <= q25 <= ... <= q95
@@ -146,13 +151,7 @@ def test_bad_scenario_specs(raw: dict, message: str) -> None:  # type: ignore[ty
 
 
 def test_bad_paths_at_run_time(panel: Panel, caplog: pytest.LogCaptureFixture) -> None:
-    model = point_mass(
-        panel,
-        np.array([0.5, -1.0]),
-        np.array([2.0, 4.0]),
-        np.array([[0.95, 0.05], [0.1, 0.9]]),
-        np.array([0.7, 0.3]),
-    )
+    model = calm_stress(panel)
     replay = ScenarioSpec(
         name="r", paths={"fedfunds": {"kind": "replay", "window": ["1950-01", "1951-01"]}}
     )
