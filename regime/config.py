@@ -136,6 +136,7 @@ class ModelSpec(Spec):
     seed: int = 0
     n_starts: int = Field(16, ge=1)
     sampler: Literal["nutpie", "pymc"] = "nutpie"
+    target_accept: float = Field(0.9, gt=0.5, lt=1.0)
     holdout_years: int = Field(5, ge=0)
     allow_unconverged: bool = False
 

@@ -85,6 +85,7 @@ def fit_spec(
         "chains": chains or spec.chains,
         "random_seed": seed,
         "sampler": spec.sampler,
+        "target_accept": spec.target_accept,
         "progressbar": progressbar,
     }
     if spec.kind == "observed":

@@ -119,6 +119,7 @@ def _holdout_lpd(
         "tune": tune,
         "chains": chains,
         "random_seed": seed,
+        "target_accept": spec.target_accept,
         "progressbar": False,
     }
     if baseline:
@@ -186,6 +187,7 @@ def _baseline_lpd(y: np.ndarray, n_train: int, fit_kw: dict[str, Any]) -> np.nda
         tune=fit_kw["tune"],
         chains=fit_kw["chains"],
         random_seed=fit_kw["random_seed"],
+        target_accept=fit_kw["target_accept"],
         progressbar=False,
         start_raveled=start.raveled,
     )

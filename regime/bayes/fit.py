@@ -98,9 +98,15 @@ def sample_posterior(
     progressbar: bool = True,
     var_names: list[str] | None = None,
     start_raveled: np.ndarray | None = None,
+    target_accept: float = 0.9,
 ) -> Any:
     """NUTS draws starting every chain at ``start`` (constrained values; ``start_raveled``
-    is the same point in the unconstrained space, when the caller has it)."""
+    is the same point in the unconstrained space, when the caller has it).
+
+    ``target_accept`` 0.9 rather than the usual 0.8: regime models have curved
+    ridges where a regime is rarely visited, and the smaller steps remove the
+    occasional divergence there for about 20% more gradient evaluations.
+    """
     cores = max(1, min(chains, os.cpu_count() or 1))
     if sampler == "nutpie":
         try:
@@ -114,11 +120,14 @@ def sample_posterior(
                 draws=draws,
                 tune=tune,
                 chains=chains,
-                cores=cores,
+                # one thread: the log density is a Python callable, so worker threads only
+                # queue on the GIL (measured: 2 threads run 2 chains 1.25x slower than 1)
+                cores=1,
                 seed=random_seed,
                 progress_bar=progressbar,
                 save_warmup=False,
                 low_rank_modified_mass_matrix=True,
+                target_accept=target_accept,
             )
     with model, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # pymc's own convergence chatter
@@ -129,6 +138,7 @@ def sample_posterior(
             cores=cores,
             random_seed=random_seed,
             initvals=dict(start),
+            target_accept=target_accept,
             progressbar=progressbar,
             compute_convergence_checks=False,
             var_names=var_names,

@@ -188,6 +188,10 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
             log_sigma = pm.Normal("log_sigma", ls_loc, pri["log_sigma"]["scale"])
             sigma = pm.Deterministic("sigma", pt.exp(log_sigma))
             sigma_k = pt.repeat(sigma, k)
+        if spec.order_by == "mean":
+            _repel("mu_repulsion", pt.diff(mu) / s_y, pri["mu_gap"]["scale"])
+        else:
+            _repel("log_sigma_repulsion", pt.diff(log_sigma), pri["log_sigma_gap"]["scale"])
         mean = pt.shape_padleft(mu)  # (1, k)
         if n_x:
             sx = data.exog.std(axis=0)
@@ -213,14 +217,15 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
         else:
             log_emission = pm.logp(pm.Normal.dist(mu=mean, sigma=sigma_k), yy)
         if n_z:
-            transition = _tvtp_transitions(z_data, n_z, k, pri)
+            transition, typical = _tvtp_transitions(z_data, n_z, k, pri)
             first = transition[0]
         else:
             conc = np.full((k, k), pri["p"]["switch"]) + np.eye(k) * (
                 pri["p"]["stay"] - pri["p"]["switch"]
             )
             transition = pm.Dirichlet("p", a=conc, dims=(D.REGIME, D.REGIME_TO))
-            first = transition
+            first = typical = transition
+        _occupy("occupancy", ergodic(typical, k), pri["occupancy"]["alpha"])
         initial = ergodic(first, k)
         if likelihood == "scan":
             from regime.bayes.hmm import scan_loglike
@@ -231,8 +236,35 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
     return model
 
 
-def _tvtp_transitions(tvtp: Any, n_z: int, k: int, pri: dict[str, dict[str, float]]) -> Any:
-    """(T-1, k, k) transition matrices from z_0..z_{T-2}; diagonal logits fixed at 0."""
+def _repel(name: str, gaps: Any, scale: float) -> None:
+    """Repulsion between neighbouring ordered regimes: log(1 - exp(-(gap / scale)^2)).
+
+    Multiplies the ordered prior by a factor that is 0 when two regimes coincide,
+    0.63 at ``scale`` apart and 0.98 at twice that. A K-regime model in which two regimes
+    merge is a (K-1)-regime model; without this factor such merged modes draw chains
+    into a funnel (the ordered transform's log-gap runs to minus infinity) and
+    bimodal posteriors. ``scale = 0`` switches it off.
+    """
+    if scale > 0:
+        pm.Potential(name, pt.sum(pt.log1mexp(-((gaps / scale) ** 2))))
+
+
+def _occupy(name: str, shares: Any, alpha: float) -> None:
+    """Dirichlet(alpha, ..., alpha) density on the long-run regime shares (up to a constant).
+
+    With ``alpha > 1`` it is zero when a regime is never visited. Without it a
+    regime can empty out: its share goes to zero and its mean and sd drift over
+    their priors, another funnel for NUTS. ``alpha = 1`` switches it off.
+    """
+    if alpha != 1.0:
+        pm.Potential(name, (alpha - 1.0) * pt.sum(pt.log(shares)))
+
+
+def _tvtp_transitions(
+    tvtp: Any, n_z: int, k: int, pri: dict[str, dict[str, float]]
+) -> tuple[Any, Any]:
+    """(T-1, k, k) transition matrices from z_0..z_{T-2}, diagonal logits fixed at 0,
+    and the (k, k) matrix at average features (z = 0)."""
     off = ~np.eye(k, dtype=bool)
     a_free = pm.Normal("a_free", pri["a"]["loc"], pri["a"]["scale"], shape=k * (k - 1))
     b_free = pm.Normal("b_free", 0.0, pri["b"]["scale"], shape=(k * (k - 1), n_z))
@@ -242,7 +274,7 @@ def _tvtp_transitions(tvtp: Any, n_z: int, k: int, pri: dict[str, dict[str, floa
     )
     z = tvtp[:-1]  # (T-1, n_z)
     logits = a[None, :, :] + pt.tensordot(z, b, axes=[[1], [2]])  # (T-1, k, k)
-    return pt.special.softmax(logits, axis=-1)
+    return pt.special.softmax(logits, axis=-1), pt.special.softmax(a, axis=-1)
 
 
 def ergodic(p: Any, k: int) -> Any:

@@ -153,6 +153,7 @@ class ObservedRegimes:
         sampler: Sampler = "nutpie",
         progressbar: bool = True,
         n_starts: int = 4,
+        target_accept: float = 0.9,
     ) -> ObservedResults:
         t0 = time.perf_counter()
         model = self.build_model()
@@ -171,6 +172,7 @@ class ObservedRegimes:
             progressbar=progressbar,
             var_names=names,
             start_raveled=start.raveled,
+            target_accept=target_accept,
         )
         months = [str(i) for i in self.endog.index]
         groups = {

@@ -104,6 +104,7 @@ class MarkovSwitching:
         sampler: Sampler = "nutpie",
         n_starts: int = 16,
         progressbar: bool = True,
+        target_accept: float = 0.9,
     ) -> MarkovSwitchingResults:
         """Posterior by NUTS from the best of ``n_starts`` MAP optimisations."""
         t0 = time.perf_counter()
@@ -121,6 +122,7 @@ class MarkovSwitching:
             progressbar=progressbar,
             var_names=[*public_names(self.data, self.spec), "log_sigma"],
             start_raveled=mode.raveled,
+            target_accept=target_accept,
         )
         t_sample = time.perf_counter()
         add_regime_draws(idata, self.data, self.spec, random_seed)
@@ -129,6 +131,7 @@ class MarkovSwitching:
             "draws": draws,
             "tune": tune,
             "chains": chains,
+            "target_accept": target_accept,
             "random_seed": random_seed,
             "n_starts": n_starts,
             "map_logp": mode.logp,

@@ -16,14 +16,18 @@ NOMINAL = 0.90
 COVERAGE_BAND = (0.83, 0.96)
 MIN_PASS_RATE = 0.95
 DRAWS = 1000
+CHAINS = 4  # MarkovSwitching.fit's default; the gates ask ESS >= 400 of all chains together
+MEANS = np.array([0.6, -0.3, -1.8])  # % per month: calm, normal, stressed
+SD_RATIOS = np.array([1.0, 2.2, 4.5])
 
 
 def simulate(rng: np.random.Generator, k: int, tvtp: bool, n: int):  # type: ignore[no-untyped-def]
-    # identifiable designs: regimes differ in mean and scale (a regime that differs from
-    # its neighbour only by a sd ratio of ~1.7 is weakly identified, and the gates rightly
-    # flag such fits; recovery is about calibration when the model is identified)
-    mu = np.array([0.6, -0.3, -1.8][:k]) + rng.normal(0.0, 0.1, k)
-    sigma = rng.uniform(0.9, 1.1, k) * np.array([1.0, 2.2, 4.5][:k])
+    # regimes differ in mean and scale; neighbours ~2x apart in sd. With K=3 on 600 months
+    # the middle regime is still weakly identified: its posterior is a curved ridge between
+    # its neighbours, with a minor mode where it merges into one of them. The default
+    # repulsion prior and target_accept 0.9 are what make these fits pass the gates.
+    mu = MEANS[:k] + rng.normal(0.0, 0.1, k)
+    sigma = rng.uniform(0.9, 1.1, k) * SD_RATIOS[:k]
     z = rng.normal(size=n)
     off = ~np.eye(k, dtype=bool)
     a = np.zeros((k, k))
@@ -55,29 +59,35 @@ def test_interval_coverage_and_gates() -> None:
     designs = (
         [(2, False, 400)] * 6 + [(3, False, 600)] * 5 + [(2, True, 600)] * 6 + [(3, True, 800)] * 4
     )
-    hits, total, passed = 0, 0, 0
+    hits: dict[str, list[bool]] = {}
+    passed = 0
     for k, tvtp, n in designs:
         y, z, truth = simulate(rng, k, tvtp, n)
         mod = MarkovSwitching(
             pd.Series(y), k_regimes=k, exog_tvtp=z, switching_variance=True, order_by="sigma"
         )
         res = mod.fit(
-            draws=DRAWS, tune=DRAWS, chains=2, random_seed=int(rng.integers(1e6)), progressbar=False
+            draws=DRAWS,
+            tune=DRAWS,
+            chains=CHAINS,
+            random_seed=int(rng.integers(1e6)),
+            progressbar=False,
         )
         passed += res.diagnostics.passed
         if not res.diagnostics.passed:
             print(f"K={k} tvtp={tvtp} n={n}: " + "; ".join(res.diagnostics.failures()))
-        draws = res.idata.posterior
         summ = res.summary(hdi_prob=NOMINAL)
         for name, value in truth.items():
             if name.startswith("p[") and name[2] == name[4]:
                 continue  # p[i,i] = 1 - sum of the row: not a separate parameter
             if name not in summ.index:
                 continue
-            hits += summ.loc[name, "hdi_5%"] <= value <= summ.loc[name, "hdi_95%"]
-            total += 1
-        del draws
-    coverage = hits / total
-    print(f"coverage {coverage:.3f} over {total} intervals; {passed}/{len(designs)} passed")
+            inside = bool(summ.loc[name, "hdi_5%"] <= value <= summ.loc[name, "hdi_95%"])
+            hits.setdefault(name.split("[")[0], []).append(inside)
+    every = [h for family in hits.values() for h in family]
+    coverage = float(np.mean(every))
+    by_family = ", ".join(f"{f} {np.mean(h):.2f} ({len(h)})" for f, h in hits.items())
+    print(f"coverage {coverage:.3f} over {len(every)} intervals [{by_family}]")
+    print(f"{passed}/{len(designs)} fits passed the gates")
     assert COVERAGE_BAND[0] <= coverage <= COVERAGE_BAND[1]
     assert passed / len(designs) >= MIN_PASS_RATE

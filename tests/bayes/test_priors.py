@@ -1,0 +1,96 @@
+"""Priors that keep K regimes distinct and occupied, checked against the formulas by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from regime.bayes.priors import resolve_priors
+from regime.bayes.switching import MarkovSwitching
+from regime.errors import BadInputError
+
+
+def joint_logp(mod: MarkovSwitching, point: dict[str, np.ndarray]) -> float:
+    model = mod.build_model()
+    ip = model.initial_point()
+    values = {}
+    for rv in model.free_RVs:
+        name = model.rvs_to_values[rv].name
+        tr = model.rvs_to_transforms.get(rv)
+        v = np.asarray(point[rv.name], dtype=float)
+        values[name] = tr.forward(v, *rv.owner.inputs).eval() if tr is not None else v
+    assert set(values) == set(ip)
+    return float(model.compile_logp()(values))
+
+
+@pytest.mark.parametrize("order_by", ["sigma", "mean"])
+def test_repulsion_adds_the_documented_log_factor(order_by: str) -> None:
+    rng = np.random.default_rng(5)
+    y = pd.Series(rng.normal(0.0, 2.0, 120))
+    s_y = float(y.std(ddof=0))
+    point = {
+        "mu": np.array([-0.5, 0.1, 0.4]),
+        "log_sigma": np.log([0.9, 1.0, 2.5]),
+        "p": np.full((3, 3), 1 / 3),
+    }
+    scale = 0.3
+    on = MarkovSwitching(
+        y,
+        k_regimes=3,
+        switching_variance=True,
+        order_by=order_by,
+        priors={"mu_gap": {"scale": scale}, "log_sigma_gap": {"scale": scale}},
+    )
+    off = MarkovSwitching(
+        y,
+        k_regimes=3,
+        switching_variance=True,
+        order_by=order_by,
+        priors={"mu_gap": {"scale": 0.0}, "log_sigma_gap": {"scale": 0.0}},
+    )
+    gaps = np.diff(point["mu"]) / s_y if order_by == "mean" else np.diff(point["log_sigma"])
+    by_hand = float(np.sum(np.log(1.0 - np.exp(-((gaps / scale) ** 2)))))
+    assert by_hand < -1.0  # the close pair is penalised
+    assert joint_logp(on, point) - joint_logp(off, point) == pytest.approx(by_hand, abs=1e-9)
+
+
+def test_repulsion_scale_is_a_validated_prior_key() -> None:
+    assert resolve_priors({"log_sigma_gap": {"scale": 0.0}})["log_sigma_gap"]["scale"] == 0.0
+    with pytest.raises(BadInputError, match="did you mean 'log_sigma_gap'"):
+        resolve_priors({"log_sigma_gaps": {"scale": 0.1}})
+
+
+@pytest.mark.parametrize("tvtp", [False, True])
+def test_occupancy_adds_the_dirichlet_log_density_of_the_long_run_shares(tvtp: bool) -> None:
+    rng = np.random.default_rng(6)
+    y = pd.Series(rng.normal(0.0, 2.0, 120))
+    z = pd.DataFrame({"z": rng.normal(size=120)}) if tvtp else None
+    p = np.array([[0.90, 0.06, 0.04], [0.10, 0.85, 0.05], [0.02, 0.18, 0.80]])
+    point: dict[str, np.ndarray] = {
+        "mu": np.array([-1.0, 0.0, 1.0]),
+        "log_sigma": np.log([0.7, 1.4, 2.8]),
+    }
+    if tvtp:  # logits relative to staying: softmax(a) = p at average features
+        off = ~np.eye(3, dtype=bool)
+        point["a_free"] = (np.log(p) - np.log(np.diag(p))[:, None])[off]
+        point["b_free"] = rng.normal(size=(6, 1))
+    else:
+        point["p"] = p
+    fits = {
+        alpha: MarkovSwitching(
+            y,
+            k_regimes=3,
+            exog_tvtp=z,
+            switching_variance=True,
+            order_by="sigma",
+            priors={"occupancy": {"alpha": alpha}},
+        )
+        for alpha in (1.0, 3.0)
+    }
+    vals, vecs = np.linalg.eig(p.T)  # long-run shares: left eigenvector for eigenvalue 1
+    shares = np.real(vecs[:, np.argmin(np.abs(vals - 1.0))])
+    shares /= shares.sum()
+    by_hand = 2.0 * float(np.log(shares).sum())
+    got = joint_logp(fits[3.0], point) - joint_logp(fits[1.0], point)
+    assert got == pytest.approx(by_hand, abs=1e-9)
