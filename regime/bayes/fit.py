@@ -105,7 +105,8 @@ def sample_posterior(
 
     ``target_accept`` 0.9 rather than the usual 0.8: regime models have curved
     ridges where a regime is rarely visited, and the smaller steps remove the
-    occasional divergence there for about 20% more gradient evaluations.
+    occasional divergence there (recovery study: 21/21 fits pass the gates at 0.9,
+    19/21 at 0.85).
     """
     cores = max(1, min(chains, os.cpu_count() or 1))
     if sampler == "nutpie":

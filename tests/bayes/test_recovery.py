@@ -24,8 +24,9 @@ SD_RATIOS = np.array([1.0, 2.2, 4.5])
 def simulate(rng: np.random.Generator, k: int, tvtp: bool, n: int):  # type: ignore[no-untyped-def]
     # regimes differ in mean and scale; neighbours ~2x apart in sd. With K=3 on 600 months
     # the middle regime is still weakly identified: its posterior is a curved ridge between
-    # its neighbours, with a minor mode where it merges into one of them. The default
-    # repulsion prior and target_accept 0.9 are what make these fits pass the gates.
+    # its neighbours, with minor modes where it merges into a neighbour or empties out.
+    # The default repulsion and occupancy priors, Dirichlet(30, 2) transition rows and
+    # target_accept 0.9 are what make these fits pass the gates.
     mu = MEANS[:k] + rng.normal(0.0, 0.1, k)
     sigma = rng.uniform(0.9, 1.1, k) * SD_RATIOS[:k]
     z = rng.normal(size=n)
