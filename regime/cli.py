@@ -252,7 +252,11 @@ def fit(
         compare=compare,
         progress=lambda m: err_console.print(f"  hold-out comparison: {m}"),
     )
-    _print_diagnostics(result.diagnostics.to_dict(), result.summary())
+    _print_diagnostics(
+        result.diagnostics.to_dict(),
+        result.summary(),
+        (result.info or {}).get("prior_sensitivity"),
+    )
     console.print(f"saved {folder}")
     _gate(result.diagnostics.to_dict(), allow_unconverged or cfg.model.allow_unconverged)
 
@@ -260,7 +264,7 @@ def fit(
 def _gate(diag: dict[str, Any], allow: bool) -> None:
     from regime.bayes.diagnostics import Diagnostics
 
-    d = Diagnostics(**{k: v for k, v in diag.items() if k != "passed"})
+    d = Diagnostics.from_dict(diag)
     if not d.passed:
         msg = "Model failed its diagnostic gates: " + "; ".join(d.failures()) + "."
         if allow:
@@ -269,26 +273,22 @@ def _gate(diag: dict[str, Any], allow: bool) -> None:
             raise ModelCheckError(msg + " Fit longer, or pass --allow-unconverged.")
 
 
-def _print_diagnostics(diag: dict[str, Any], summary: Any) -> None:
+def _print_diagnostics(
+    diag: dict[str, Any], summary: Any, sensitivity: list[dict[str, Any]] | None = None
+) -> None:
+    from regime.bayes.diagnostics import Diagnostics
+
+    d = Diagnostics.from_dict(diag)
     table = Table(title="diagnostics")
     for col in ("gate", "value", "threshold", "ok"):
         table.add_column(col)
-    from regime.bayes import diagnostics as dg
-
-    rows = [
-        ("max R-hat", f"{diag['max_rhat']:.4f}", f"<= {dg.GOOD_RHAT}", diag["gates"]["rhat"]),
-        (
-            "min bulk ESS",
-            f"{diag['min_ess_bulk']:.0f}",
-            f">= {dg.MIN_ESS_BULK}",
-            diag["gates"]["ess"],
-        ),
-        ("divergences", str(diag["divergences"]), "0", diag["gates"]["divergences"]),
-        ("chains agree", str(diag["chains_agree"]), "True", diag["gates"]["chains_agree"]),
-    ]
-    for r in rows:
+    for r in d.rows():
         table.add_row(r[0], r[1], r[2], "[green]yes[/]" if r[3] else "[red]NO[/]")
     console.print(table)
+    for w in d.warnings():
+        err_console.print(f"[yellow]warning:[/] {w}")
+    if sensitivity:
+        _print_sensitivity(sensitivity)
     if summary is not None:
         st = Table(title="posterior summary")
         st.add_column("parameter")
@@ -311,7 +311,9 @@ def diagnose_cmd(
     folder = Path(name) if Path(name).is_dir() else cfg.report.models_dir / name
     res = load_model(folder)
     meta = res.meta
-    _print_diagnostics(meta["diagnostics"], res.summary())
+    _print_diagnostics(
+        meta["diagnostics"], res.summary(), (meta.get("info") or {}).get("prior_sensitivity")
+    )
     comp = meta.get("comparison")
     if comp:
         ct = Table(title="hold-out one-step log predictive density (higher is better)")
@@ -328,6 +330,29 @@ def diagnose_cmd(
             )
         console.print(ct)
     _gate(meta["diagnostics"], allow=True)
+
+
+def _print_sensitivity(rows: list[dict[str, Any]]) -> None:
+    from regime.bayes.sensitivity import SENSITIVE_SHIFT
+
+    t = Table(title="prior vs posterior (shift: posterior sds the mean moves, prior x0.5 / x2)")
+    for col in ("family", "prior sd", "post sd", "post/prior", "shift", "prior decides"):
+        t.add_column(col, justify="left" if col == "family" else "right")
+    for r in rows:
+        t.add_row(
+            r["family"],
+            f"{r['prior_sd']:.3g}",
+            f"{r['posterior_sd']:.3g}",
+            f"{r['contraction']:.2f}",
+            f"{r['shift_half_prior']:.2f} / {r['shift_double_prior']:.2f}",
+            "[yellow]yes[/]" if r["sensitive"] else "no",
+        )
+    console.print(t)
+    if any(r["sensitive"] for r in rows):
+        err_console.print(
+            f"[yellow]warning:[/] the prior moves the answer by more than {SENSITIVE_SHIFT} "
+            "posterior sd for: " + ", ".join(r["family"] for r in rows if r["sensitive"]) + "."
+        )
 
 
 @app.command("scenario")

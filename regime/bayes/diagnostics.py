@@ -12,7 +12,12 @@ import pandas as pd
 
 GOOD_RHAT = 1.01  # Vehtari et al. (2021) recommendation
 MIN_ESS_BULK = 400  # 100 per chain for 4 chains; we ask it of the total
-MAX_DIVERGENCES = 0
+# Divergences: a handful among thousands of draws is not the same as a systematic
+# problem. Up to one per 1000 post-warmup draws (4 in 4 x 1000) passes the gate with
+# a warning that names them; more fails it. Measured: the 21 recovery designs of the
+# last release had 0 divergences on one machine and two designs with exactly 1 each
+# on another; a real pathology (two regimes merging into a funnel) gave 8-73.
+MAX_DIVERGENCE_RATE = 0.001
 CHAIN_AGREEMENT_SDS = 4.0  # chain means further apart than this many posterior sds disagree
 
 
@@ -23,12 +28,39 @@ class Diagnostics:
     min_ess_tail: float
     divergences: int
     chains_agree: bool
+    n_draws: int = 0  # post-warmup draws over all chains
     disagreeing: list[str] = field(default_factory=list)
     gates: dict[str, bool] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Diagnostics:
+        """Inverse of :meth:`to_dict` (``passed`` is derived, not stored)."""
+        return cls(**{k: v for k, v in d.items() if k != "passed"})
 
     @property
     def passed(self) -> bool:
         return all(self.gates.values())
+
+    def rows(self) -> list[tuple[str, str, str, bool]]:
+        """(gate, value, threshold, passed) for tables in the CLI and the report."""
+        g = self.gates
+        limit = int(MAX_DIVERGENCE_RATE * self.n_draws)
+        return [
+            ("max R-hat", f"{self.max_rhat:.4f}", f"<= {GOOD_RHAT}", g.get("rhat", False)),
+            (
+                "min bulk ESS",
+                f"{self.min_ess_bulk:.0f}",
+                f">= {MIN_ESS_BULK}",
+                g.get("ess", False),
+            ),
+            (
+                "divergences",
+                str(self.divergences),
+                f"<= {limit} ({MAX_DIVERGENCE_RATE:.1%} of {self.n_draws} draws)",
+                g.get("divergences", False),
+            ),
+            ("chains agree", str(self.chains_agree), "True", g.get("chains_agree", False)),
+        ]
 
     def failures(self) -> list[str]:
         msgs = []
@@ -37,10 +69,22 @@ class Diagnostics:
         if not self.gates.get("ess", True):
             msgs.append(f"min bulk ESS {self.min_ess_bulk:.0f} < {MIN_ESS_BULK}")
         if not self.gates.get("divergences", True):
-            msgs.append(f"{self.divergences} divergent transition(s)")
+            msgs.append(
+                f"{self.divergences} divergent transitions in {self.n_draws} draws "
+                f"(more than {MAX_DIVERGENCE_RATE:.1%}: a systematic problem)"
+            )
         if not self.gates.get("chains_agree", True):
             msgs.append("chains settled in different modes (" + ", ".join(self.disagreeing) + ")")
         return msgs
+
+    def warnings(self) -> list[str]:
+        """Problems that pass the gates but deserve a look (isolated divergences)."""
+        if self.divergences and self.gates.get("divergences", True):
+            return [
+                f"{self.divergences} isolated divergent transition(s) in {self.n_draws} draws "
+                f"(at most {MAX_DIVERGENCE_RATE:.1%} pass); raise target_accept if they persist"
+            ]
+        return []
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +92,7 @@ class Diagnostics:
             "min_ess_bulk": self.min_ess_bulk,
             "min_ess_tail": self.min_ess_tail,
             "divergences": self.divergences,
+            "n_draws": self.n_draws,
             "chains_agree": self.chains_agree,
             "disagreeing": self.disagreeing,
             "gates": self.gates,
@@ -92,14 +137,15 @@ def diagnose(idata: Any, var_names: list[str], identified: list[str]) -> Diagnos
     min_b = extreme(ess_b, np.min)
     min_t = extreme(ess_t, np.min)
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+    n_draws = int(post.sizes.get("chain", 1) * post.sizes.get("draw", 0))
     disagree = chain_agreement(idata, identified)
     gates = {
         "rhat": bool(max_rhat <= GOOD_RHAT),
         "ess": bool(min_b >= MIN_ESS_BULK),
-        "divergences": div <= MAX_DIVERGENCES,
+        "divergences": div <= MAX_DIVERGENCE_RATE * n_draws,
         "chains_agree": not disagree,
     }
-    return Diagnostics(max_rhat, min_b, min_t, div, not disagree, disagree, gates)
+    return Diagnostics(max_rhat, min_b, min_t, div, not disagree, n_draws, disagree, gates)
 
 
 def summary_table(idata: Any, var_names: list[str], hdi_prob: float = 0.90) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 Model (``k`` regimes, ``S_t`` latent, months ``t = 0..T-1``)::
 
     y_t | S_t = k  ~  Normal or Student-t( mu_k + x_t' beta_k + gamma_k r_t,  sigma_k )
-    Pr[S_t = j | S_{t-1} = i] = p_ij                                (constant)
+    Pr[S_t = j | S_{t-1} = i] = p_ij = softmax_j( a_ij )            (constant; a_ii = 0)
                               = softmax_j( a_ij + b_ij' z_{t-1} )   (TVTP; a_ii = b_ii = 0)
     Pr[S_0] = ergodic distribution of the first transition matrix
 
@@ -66,6 +66,10 @@ class MarkovSpec:
     order_by: Literal["mean", "sigma"] = "mean"
     recon_effect: Literal["none", "shared", "switching"] = "none"
     priors: dict[str, dict[str, float]] = field(default_factory=dict)
+    # (centre, scale) that the data-scaled priors use in place of the sample mean and sd
+    # of endog; None (the default) takes them from the data. Simulation-based calibration
+    # fixes them, so that the prior it draws truths from does not depend on the data.
+    prior_reference: tuple[float, float] | None = None
 
 
 def _frame(x: Any, n: int, what: str, prefix: str) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -157,7 +161,7 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
         raise BadInputError(f"k_regimes must be at least 2; got {k}.")
     pri = resolve_priors(spec.priors)
     y = data.endog
-    ybar, s_y = float(y.mean()), float(y.std())
+    ybar, s_y = prior_reference(data, spec)
     n_x, n_z = data.exog.shape[1], data.tvtp.shape[1]
     with pm.Model(coords=coords(data, k)) as model:
         # data enter as shared variables, not constants: the compiled graph (and numba's
@@ -220,10 +224,10 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
             transition, typical = _tvtp_transitions(z_data, n_z, k, pri)
             first = transition[0]
         else:
-            conc = np.full((k, k), pri["p"]["switch"]) + np.eye(k) * (
-                pri["p"]["stay"] - pri["p"]["switch"]
+            a = _switch_logits(k, pri)
+            transition = pm.Deterministic(
+                "p", pt.special.softmax(a, axis=-1), dims=(D.REGIME, D.REGIME_TO)
             )
-            transition = pm.Dirichlet("p", a=conc, dims=(D.REGIME, D.REGIME_TO))
             first = typical = transition
         _occupy("occupancy", ergodic(typical, k), pri["occupancy"]["alpha"])
         initial = ergodic(first, k)
@@ -260,15 +264,30 @@ def _occupy(name: str, shares: Any, alpha: float) -> None:
         pm.Potential(name, (alpha - 1.0) * pt.sum(pt.log(shares)))
 
 
+def prior_reference(data: MarkovData, spec: MarkovSpec) -> tuple[float, float]:
+    """(centre, scale) of the data-scaled priors: ``spec.prior_reference`` or the
+    sample mean and sd of ``endog`` (same units as ``endog``)."""
+    if spec.prior_reference is not None:
+        centre, scale = spec.prior_reference
+        return float(centre), float(scale)
+    return float(data.endog.mean()), float(data.endog.std())
+
+
+def _switch_logits(k: int, pri: dict[str, dict[str, float]]) -> Any:
+    """(k, k) logits of moving i -> j against staying: Normal off the diagonal, 0 on it."""
+    off = ~np.eye(k, dtype=bool)
+    a_free = pm.Normal("a_free", pri["a"]["loc"], pri["a"]["scale"], shape=k * (k - 1))
+    return pt.zeros((k, k))[off].set(a_free)
+
+
 def _tvtp_transitions(
     tvtp: Any, n_z: int, k: int, pri: dict[str, dict[str, float]]
 ) -> tuple[Any, Any]:
     """(T-1, k, k) transition matrices from z_0..z_{T-2}, diagonal logits fixed at 0,
     and the (k, k) matrix at average features (z = 0)."""
     off = ~np.eye(k, dtype=bool)
-    a_free = pm.Normal("a_free", pri["a"]["loc"], pri["a"]["scale"], shape=k * (k - 1))
+    a = pm.Deterministic("a", _switch_logits(k, pri), dims=(D.REGIME, D.REGIME_TO))
     b_free = pm.Normal("b_free", 0.0, pri["b"]["scale"], shape=(k * (k - 1), n_z))
-    a = pm.Deterministic("a", pt.zeros((k, k))[off].set(a_free), dims=(D.REGIME, D.REGIME_TO))
     b = pm.Deterministic(
         "b", pt.zeros((k, k, n_z))[off].set(b_free), dims=(D.REGIME, D.REGIME_TO, D.TVTP)
     )

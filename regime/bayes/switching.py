@@ -42,7 +42,9 @@ class MarkovSwitching:
     ``emission`` ("normal" or "studentt"), ``order_by`` ("mean" or "sigma",
     which identifies the regimes: regime 0 is the lowest), ``priors``
     (overrides of :data:`regime.bayes.priors.DEFAULT_PRIORS`), ``recon`` (0/1
-    reconstitution-month indicator) and ``recon_effect``.
+    reconstitution-month indicator) and ``recon_effect``. ``prior_reference``
+    (centre, scale) replaces the sample mean and sd of ``endog`` in the data-scaled
+    priors (simulation-based calibration needs priors that do not depend on the data).
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class MarkovSwitching:
         priors: dict[str, dict[str, float]] | None = None,
         recon: Any = None,
         recon_effect: Literal["none", "shared", "switching"] = "none",
+        prior_reference: tuple[float, float] | None = None,
     ) -> None:
         if int(k_regimes) < 2:
             raise BadInputError(f"k_regimes must be at least 2; got {k_regimes}.")
@@ -78,6 +81,11 @@ class MarkovSwitching:
             order_by=order_by,
             recon_effect=recon_effect,
             priors=dict(priors or {}),
+            prior_reference=(
+                None
+                if prior_reference is None
+                else (float(prior_reference[0]), float(prior_reference[1]))
+            ),
         )
         from regime.bayes.priors import resolve_priors
 
@@ -126,6 +134,7 @@ class MarkovSwitching:
         )
         t_sample = time.perf_counter()
         add_regime_draws(idata, self.data, self.spec, random_seed)
+        sensitivity = prior_sensitivity_rows(model, idata, self.data, self.spec, random_seed)
         info = {
             "sampler": sampler,
             "draws": draws,
@@ -139,6 +148,7 @@ class MarkovSwitching:
             "seconds_map": t_map - t0,
             "seconds_sampling": t_sample - t_map,
             "seconds_total": time.perf_counter() - t0,
+            "prior_sensitivity": sensitivity,
         }
         return MarkovSwitchingResults(idata, self.data, self.spec, info)
 
@@ -153,6 +163,41 @@ def public_names(data: MarkovData, spec: MarkovSpec) -> list[str]:
     if spec.recon_effect != "none":
         names.append("gamma")
     return names
+
+
+def prior_sensitivity_rows(
+    model: Any, idata: Any, data: MarkovData, spec: MarkovSpec, random_seed: int
+) -> list[dict[str, Any]]:
+    """:func:`regime.bayes.sensitivity.prior_sensitivity` for this model's parameters."""
+    import pymc as pm
+
+    from regime.bayes.sensitivity import prior_sensitivity
+
+    names = public_names(data, spec)
+    post = stacked(idata, [*names, "log_sigma"])
+    k = spec.k_regimes
+    off = ~np.eye(k, dtype=bool)
+    if "a" in post:
+        logits = post["a"]
+    else:  # constant transitions: a_ij = log(p_ij / p_ii)
+        logp = np.log(post["p"])
+        logits = logp - np.einsum("skk->sk", logp)[:, :, None]
+    free: dict[str, np.ndarray] = {
+        n: post[n] for n in ("mu", "log_sigma", "beta", "nu", "gamma") if n in post
+    }
+    free["a_free"] = logits[:, off]
+    if "b" in post:
+        free["b_free"] = post["b"][:, off]
+    draws = pm.draw([model[n] for n in names], draws=2000, random_seed=random_seed)
+    prior = {n: np.asarray(d) for n, d in zip(names, draws, strict=True)}
+    ordered = "mu" if spec.order_by == "mean" else "sigma"
+    if prior[ordered].ndim == 2:  # the ordered transform's prior is that of sorted draws
+        prior[ordered] = np.sort(prior[ordered], axis=1)
+    n = next(iter(post.values())).shape[0]
+    public = {nm: post[nm].reshape(n, -1) for nm in names}
+    return prior_sensitivity(
+        model, free, public, {nm: v.reshape(v.shape[0], -1) for nm, v in prior.items()}
+    )
 
 
 def stacked(idata: Any, names: list[str]) -> dict[str, np.ndarray]:
@@ -396,6 +441,13 @@ class MarkovSwitchingResults:
     @property
     def nobs(self) -> int:
         return self.data.nobs
+
+    @property
+    def prior_sensitivity(self) -> pd.DataFrame:
+        """Per parameter family: prior and posterior sd, contraction (posterior sd / prior
+        sd) and the largest move of a posterior mean, in posterior sds, when the prior is
+        half or twice as strong (see :mod:`regime.bayes.sensitivity`)."""
+        return pd.DataFrame(self.info.get("prior_sensitivity", [])).set_index("family")
 
     @cached_property
     def diagnostics(self) -> Diagnostics:

@@ -16,7 +16,8 @@ import xarray as xr
 
 from regime import _dims as D
 from regime._io import atomic_write_text
-from regime.bayes import diagnostics as dg
+from regime.bayes.diagnostics import Diagnostics
+from regime.bayes.sensitivity import SENSITIVE_SHIFT
 from regime.config import stable_hash
 from regime.errors import BadInputError
 from regime.reports import figures as F
@@ -72,33 +73,8 @@ def render_report(
         .to_dict(orient="index")
         .items()
     ]
-    diag = meta.get("diagnostics", {})
-    gates = [
-        (
-            "max R-hat",
-            f"{diag.get('max_rhat', float('nan')):.4f}",
-            f"<= {dg.GOOD_RHAT}",
-            diag.get("gates", {}).get("rhat", False),
-        ),
-        (
-            "min bulk ESS",
-            f"{diag.get('min_ess_bulk', float('nan')):.0f}",
-            f">= {dg.MIN_ESS_BULK}",
-            diag.get("gates", {}).get("ess", False),
-        ),
-        (
-            "divergences",
-            str(diag.get("divergences")),
-            "0",
-            diag.get("gates", {}).get("divergences", False),
-        ),
-        (
-            "chains agree",
-            str(diag.get("chains_agree")),
-            "True",
-            diag.get("gates", {}).get("chains_agree", False),
-        ),
-    ]
+    diag = Diagnostics.from_dict(meta["diagnostics"])
+    gates = diag.rows()
     comp = meta.get("comparison")
     comparison_rows = []
     if comp:
@@ -128,6 +104,9 @@ def render_report(
         "horizon": horizon,
         "summary_months": summary_months,
         "summary_rows": rows,
+        "gate_warnings": diag.warnings(),
+        "sensitivity": info.get("prior_sensitivity") or [],
+        "sensitive_shift": SENSITIVE_SHIFT,
         "descriptions": ds.attrs.get("descriptions", ""),
         "figures": figs,
         "posterior_cols": list(summ_post.columns),

@@ -90,10 +90,20 @@ def test_scan_baseline_agrees_in_value_and_gradient(rng: np.random.Generator, tv
 # --------------------------------------------------------------------------- model level
 
 
+def with_logits(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Constant transitions are softmax(a) with a_ii = 0: a_ij = log(p_ij / p_ii), exactly."""
+    if "p" not in values:
+        return values
+    p = np.asarray(values["p"])
+    off = ~np.eye(p.shape[0], dtype=bool)
+    return {**values, "a_free": (np.log(p) - np.log(np.diag(p))[:, None])[off]}
+
+
 def model_loglike(mod: MarkovSwitching, values: dict[str, np.ndarray]) -> float:
     """Evaluate the model's likelihood Potential at constrained parameter values."""
     model = mod.build_model()
     point = {}
+    values = with_logits(values)
     for rv in model.free_RVs:
         v = np.asarray(values[rv.name], dtype=float)
         tr = model.rvs_to_transforms.get(rv)

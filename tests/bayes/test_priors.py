@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytest
 
 from regime.bayes.priors import resolve_priors
 from regime.bayes.switching import MarkovSwitching
 from regime.errors import BadInputError
+from tests.bayes.test_likelihood import with_logits
 
 
 def joint_logp(mod: MarkovSwitching, point: dict[str, np.ndarray]) -> float:
     model = mod.build_model()
     ip = model.initial_point()
+    point = with_logits(point)
     values = {}
     for rv in model.free_RVs:
         name = model.rvs_to_values[rv].name
@@ -71,12 +74,9 @@ def test_occupancy_adds_the_dirichlet_log_density_of_the_long_run_shares(tvtp: b
         "mu": np.array([-1.0, 0.0, 1.0]),
         "log_sigma": np.log([0.7, 1.4, 2.8]),
     }
-    if tvtp:  # logits relative to staying: softmax(a) = p at average features
-        off = ~np.eye(3, dtype=bool)
-        point["a_free"] = (np.log(p) - np.log(np.diag(p))[:, None])[off]
+    point["p"] = p  # softmax(a) = p (at average features with TVTP)
+    if tvtp:
         point["b_free"] = rng.normal(size=(6, 1))
-    else:
-        point["p"] = p
     fits = {
         alpha: MarkovSwitching(
             y,
@@ -94,3 +94,25 @@ def test_occupancy_adds_the_dirichlet_log_density_of_the_long_run_shares(tvtp: b
     by_hand = 2.0 * float(np.log(shares).sum())
     got = joint_logp(fits[3.0], point) - joint_logp(fits[1.0], point)
     assert got == pytest.approx(by_hand, abs=1e-9)
+
+
+@pytest.mark.parametrize("tvtp", [False, True])
+def test_transition_prior_is_the_documented_normal_on_switching_logits(tvtp: bool) -> None:
+    from scipy import stats
+
+    from regime.bayes.priors import DEFAULT_PRIORS
+
+    rng = np.random.default_rng(7)
+    y = pd.Series(rng.normal(0.0, 2.0, 120))
+    z = pd.DataFrame({"z": rng.normal(size=120)}) if tvtp else None
+    model = MarkovSwitching(y, k_regimes=3, exog_tvtp=z).build_model()
+    x = rng.normal(-2.0, 3.0, 6)
+    got = float(pm.logp(model["a_free"], x).sum().eval())
+    loc, scale = DEFAULT_PRIORS["a"]["loc"], DEFAULT_PRIORS["a"]["scale"]
+    assert got == pytest.approx(float(stats.norm.logpdf(x, loc, scale).sum()), rel=1e-8)
+    assert (loc, scale) == (-2.0, 2.0)  # what priors.py and the README document
+
+
+def test_retired_dirichlet_prior_key_is_named() -> None:
+    with pytest.raises(BadInputError, match="prior 'p' .* was replaced by 'a'"):
+        resolve_priors({"p": {"stay": 1, "switch": 1}})
