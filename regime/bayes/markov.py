@@ -193,7 +193,8 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
             sigma = pm.Deterministic("sigma", pt.exp(log_sigma))
             sigma_k = pt.repeat(sigma, k)
         if spec.order_by == "mean":
-            _repel("mu_repulsion", pt.diff(mu) / s_y, pri["mu_gap"]["scale"])
+            gap_unit = residual_scale(data, spec)
+            _repel("mu_repulsion", pt.diff(mu) / gap_unit, pri["mu_gap"]["scale"])
         else:
             _repel("log_sigma_repulsion", pt.diff(log_sigma), pri["log_sigma_gap"]["scale"])
         mean = pt.shape_padleft(mu)  # (1, k)
@@ -271,6 +272,21 @@ def prior_reference(data: MarkovData, spec: MarkovSpec) -> tuple[float, float]:
         centre, scale = spec.prior_reference
         return float(centre), float(scale)
     return float(data.endog.mean()), float(data.endog.std())
+
+
+def residual_scale(data: MarkovData, spec: MarkovSpec) -> float:
+    """Sd of ``endog`` left after an OLS fit on a constant and ``exog`` (the sample sd
+    without exog; the reference scale when ``spec.prior_reference`` is set).
+
+    The unit of the repulsion between regime means: two intercepts are close or far
+    relative to the noise around the regression, not relative to the spread that the
+    regressors explain (a lagged rate explains ~95% of the Fed funds variance).
+    """
+    if spec.prior_reference is not None or not data.exog.shape[1]:
+        return prior_reference(data, spec)[1]
+    x = np.column_stack([np.ones(data.nobs), data.exog])
+    coef = np.linalg.lstsq(x, data.endog, rcond=None)[0]
+    return float(np.std(data.endog - x @ coef))
 
 
 def _switch_logits(k: int, pri: dict[str, dict[str, float]]) -> Any:

@@ -11,8 +11,9 @@ mu             Normal(ybar + loc * s_y, scale * s_y)       regime mean (ordered 
                                                            order_by=mean)
 log_sigma      Normal(log s_y + loc, scale)                log regime sd (ordered if
                                                            order_by=sigma)
-mu_gap         repulsion 1 - exp(-(d / (scale * s_y))^2)   d: gap between neighbouring
-                                                           ordered means
+mu_gap         repulsion 1 - exp(-(d / (scale * s_e))^2)   d: gap between neighbouring
+                                                           ordered means; s_e: sd of endog
+                                                           after OLS on exog (s_y without)
 log_sigma_gap  repulsion 1 - exp(-(d / scale)^2)           d: gap between neighbouring
                                                            ordered log sds
 beta           Normal(0, scale * s_y / s_x)                exog coefficients
@@ -28,9 +29,15 @@ occupancy      Dirichlet(alpha, ..., alpha) on the long-   no regime left empty
 The repulsion multiplies the ordered prior of the ordering parameter (``mu`` when
 ``order_by="mean"``, ``log_sigma`` when ``"sigma"``): it is zero where two
 regimes coincide, 0.63 when they are ``scale`` apart and 0.98 at twice that
-(default 0.25: sds 28% apart, means a quarter of ``s_y`` apart, are penalised by
-a factor 0.63). A K-regime model whose regimes merge is a
-(K-1)-regime model; without the factor such merged modes trap chains in a funnel.
+(default 0.25: sds 28% apart, or means a quarter of ``s_e`` apart, are penalised by
+a factor 0.63). Mean gaps are measured against the noise left around the regression,
+``s_e``, not against the sd of ``endog``: in Stata's Fed funds example with a lagged
+regressor, ``s_y`` is 3.5 times ``s_e``, and a repulsion in units of ``s_y`` pushed
+two well-identified intercepts 0.32 posterior sd apart. (A unit that moves with the
+regime sds was tried too: it reshaped the posterior so that the multi-start mode search
+missed the main mode.)
+A K-regime model whose regimes merge is a (K-1)-regime model; without the factor
+such merged modes trap chains in a funnel.
 Set ``scale: 0`` to switch it off. The occupancy term does the same for a regime
 that empties out (its long-run share tends to zero); ``alpha: 1`` switches it off.
 Together they say what ``k_regimes=K`` means: K distinct regimes that all occur.

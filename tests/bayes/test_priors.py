@@ -31,7 +31,6 @@ def joint_logp(mod: MarkovSwitching, point: dict[str, np.ndarray]) -> float:
 def test_repulsion_adds_the_documented_log_factor(order_by: str) -> None:
     rng = np.random.default_rng(5)
     y = pd.Series(rng.normal(0.0, 2.0, 120))
-    s_y = float(y.std(ddof=0))
     point = {
         "mu": np.array([-0.5, 0.1, 0.4]),
         "log_sigma": np.log([0.9, 1.0, 2.5]),
@@ -52,6 +51,7 @@ def test_repulsion_adds_the_documented_log_factor(order_by: str) -> None:
         order_by=order_by,
         priors={"mu_gap": {"scale": 0.0}, "log_sigma_gap": {"scale": 0.0}},
     )
+    s_y = float(y.std(ddof=0))  # no exog: the residual scale is the sample sd
     gaps = np.diff(point["mu"]) / s_y if order_by == "mean" else np.diff(point["log_sigma"])
     by_hand = float(np.sum(np.log(1.0 - np.exp(-((gaps / scale) ** 2)))))
     assert by_hand < -1.0  # the close pair is penalised
@@ -116,3 +116,17 @@ def test_transition_prior_is_the_documented_normal_on_switching_logits(tvtp: boo
 def test_retired_dirichlet_prior_key_is_named() -> None:
     with pytest.raises(BadInputError, match="prior 'p' .* was replaced by 'a'"):
         resolve_priors({"p": {"stay": 1, "switch": 1}})
+
+
+def test_mean_repulsion_is_in_units_of_the_residual_sd() -> None:
+    from regime.bayes.markov import residual_scale
+
+    rng = np.random.default_rng(8)
+    x = np.cumsum(rng.normal(size=200))  # a persistent regressor that explains most of y
+    y = 0.5 + 0.9 * x + rng.normal(0.0, 0.7, 200)
+    mod = MarkovSwitching(pd.Series(y), k_regimes=2, exog=pd.DataFrame({"x": x}))
+    import statsmodels.api as sm
+
+    ols = sm.OLS(y, sm.add_constant(x)).fit()
+    assert residual_scale(mod.data, mod.spec) == pytest.approx(np.std(ols.resid), rel=1e-10)
+    assert residual_scale(mod.data, mod.spec) < 0.5 * np.std(y)  # measured 0.24

@@ -1,94 +1,132 @@
-"""Parameter recovery on simulated data with known truth (slow; run by .ci/run)."""
+"""Parameter recovery on simulated data with known truth (slow; run by .ci/run).
+
+Designs (``DESIGNS``): persistent regimes that differ in mean and scale (K=2 and 3,
+constant and TVTP, 400-800 months), short-lived K=2 regimes (persistence 0.5-0.7 in
+both regimes, the case a sticky prior gets wrong), and K=2 truths drawn from the
+default prior itself (``_jobs.draw_prior``), so the study is not confined to where the
+prior sits. Fits run as a user's would (default priors, 4 chains, multi-start MAP),
+two worker processes at a time.
+
+Margins (``RECOVERY_SEED`` picks the study's master seed; the figures below come from
+seeds 1-3 on this 2-core machine):
+- 90% HDI coverage overall and per parameter family; the bands are the acceptance
+  criterion's. Measured overall 0.88-0.91 and per family 0.85-0.97.
+- Gates: at most ``MAX_GATE_FAILURES`` of the 37 designs may fail them. Measured 0-1
+  failures per seed (a prior-drawn design whose regimes barely differ); the last
+  release's 21 designs failed 0 on one machine and 2 (one divergence each, now an
+  isolated-divergence warning) on another.
+"""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
-import pandas as pd
 import pytest
 
-from regime.bayes.switching import MarkovSwitching
+from tests.bayes import _jobs
 
 pytestmark = pytest.mark.slow
 
 NOMINAL = 0.90
-# 20+ datasets x ~8 scalar parameters ~ 170 intervals: binomial sd ~0.023, so a
-# calibrated sampler lands in [0.83, 0.96] with probability > 0.99
 COVERAGE_BAND = (0.83, 0.96)
-MIN_PASS_RATE = 0.95
+FAMILY_BAND = (0.80, 0.98)
+MAX_GATE_FAILURES = 2
 DRAWS = 1000
 CHAINS = 4  # MarkovSwitching.fit's default; the gates ask ESS >= 400 of all chains together
 MEANS = np.array([0.6, -0.3, -1.8])  # % per month: calm, normal, stressed
 SD_RATIOS = np.array([1.0, 2.2, 4.5])
+SEED = int(os.environ.get("RECOVERY_SEED", "1"))
+
+# (kind, k_regimes, tvtp, months, how many)
+DESIGNS = [
+    ("persistent", 2, False, 400, 8),
+    ("persistent", 3, False, 600, 6),
+    ("persistent", 2, True, 600, 10),
+    ("persistent", 3, True, 800, 6),
+    ("short", 2, False, 400, 3),
+    ("prior", 2, False, 400, 2),
+    ("prior", 2, True, 600, 2),
+]
 
 
-def simulate(rng: np.random.Generator, k: int, tvtp: bool, n: int):  # type: ignore[no-untyped-def]
-    # regimes differ in mean and scale; neighbours ~2x apart in sd. With K=3 on 600 months
-    # the middle regime is still weakly identified: its posterior is a curved ridge between
-    # its neighbours, with minor modes where it merges into a neighbour or empties out.
-    # The default repulsion and occupancy priors, Dirichlet(30, 2) transition rows and
-    # target_accept 0.9 are what make these fits pass the gates.
-    mu = MEANS[:k] + rng.normal(0.0, 0.1, k)
-    sigma = rng.uniform(0.9, 1.1, k) * SD_RATIOS[:k]
-    z = rng.normal(size=n)
+def design_truth(rng: np.random.Generator, kind: str, k: int, n_z: int) -> dict[str, np.ndarray]:
     off = ~np.eye(k, dtype=bool)
+    if kind == "prior":
+        return _jobs.draw_prior(rng, k, n_z, "sigma", 0.0, 1.0)
     a = np.zeros((k, k))
-    b = np.zeros((k, k, 1))
-    a[off] = rng.normal(-3.0, 0.4, k * (k - 1))
-    if tvtp:
-        b[off, 0] = rng.normal(0.0, 0.8, k * (k - 1))
-    s = np.zeros(n, dtype=int)
-    s[0] = rng.integers(k)
-    for t in range(1, n):
-        logits = a[s[t - 1]] + b[s[t - 1], :, 0] * z[t - 1]
-        p = np.exp(logits - logits.max())
-        s[t] = rng.choice(k, p=p / p.sum())
-    y = mu[s] + sigma[s] * rng.normal(size=n)
-    truth = {f"mu[{i}]": mu[i] for i in range(k)} | {f"sigma[{i}]": sigma[i] for i in range(k)}
-    if tvtp:
-        for i, j in zip(*np.nonzero(off), strict=True):
-            truth[f"a[{i},{j}]"] = a[i, j]
-            truth[f"b[{i},{j},z]"] = b[i, j, 0]
-    else:
-        e = np.exp(a - a.max(axis=1, keepdims=True))
-        p = e / e.sum(axis=1, keepdims=True)
-        truth |= {f"p[{i},{j}]": p[i, j] for i in range(k) for j in range(k)}
-    return y, (pd.DataFrame({"z": z}) if tvtp else None), truth
+    if kind == "short":  # staying probability 0.5-0.7 in every regime (K=2)
+        stay = rng.uniform(0.5, 0.7, k)
+        a[off] = np.log((1.0 - stay) / stay)
+    else:  # switching probability ~0.05 per month, regimes lasting ~1.5 years
+        a[off] = rng.normal(-3.0, 0.4, k * (k - 1))
+    b = np.zeros((k, k, n_z))
+    b[off] = rng.normal(0.0, 0.8, (k * (k - 1), n_z))
+    return {
+        "mu": MEANS[:k] + rng.normal(0.0, 0.1, k),
+        "sigma": rng.uniform(0.9, 1.1, k) * SD_RATIOS[:k],
+        "a": a,
+        "b": b,
+    }
+
+
+def recovery_fit(kind: str, k: int, tvtp: bool, n: int, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    n_z = 1 if tvtp else 0
+    truth = design_truth(rng, kind, k, n_z)
+    z = _jobs.features(rng, n, 1)[:, :n_z]
+    _, y = _jobs.simulate_path(rng, truth, z)
+    out = _jobs.fit_and_summarise(
+        y,
+        z if tvtp else None,
+        k,
+        "sigma",
+        seed,
+        DRAWS,
+        CHAINS,
+        reference=(0.0, 1.0) if kind == "prior" else None,
+    )
+    summ = out["summary"]
+    hits = {}
+    for name, value in _jobs.scalar_truths(truth, tvtp, ("z0",)).items():
+        if name in summ:
+            hits[name] = bool(summ[name]["hdi_5%"] <= value <= summ[name]["hdi_95%"])
+    label = f"{kind} K={k} tvtp={tvtp} n={n}"
+    return {
+        "design": label,
+        "hits": hits,
+        "diagnostics": out["diagnostics"],
+        "warnings": out["warnings"],
+    }
 
 
 def test_interval_coverage_and_gates() -> None:
-    rng = np.random.default_rng(20261121)
-    designs = (
-        [(2, False, 400)] * 6 + [(3, False, 600)] * 5 + [(2, True, 600)] * 6 + [(3, True, 800)] * 4
-    )
-    hits: dict[str, list[bool]] = {}
-    passed = 0
-    for k, tvtp, n in designs:
-        y, z, truth = simulate(rng, k, tvtp, n)
-        mod = MarkovSwitching(
-            pd.Series(y), k_regimes=k, exog_tvtp=z, switching_variance=True, order_by="sigma"
-        )
-        res = mod.fit(
-            draws=DRAWS,
-            tune=DRAWS,
-            chains=CHAINS,
-            random_seed=int(rng.integers(1e6)),
-            progressbar=False,
-        )
-        passed += res.diagnostics.passed
-        if not res.diagnostics.passed:
-            print(f"K={k} tvtp={tvtp} n={n}: " + "; ".join(res.diagnostics.failures()))
-        summ = res.summary(hdi_prob=NOMINAL)
-        for name, value in truth.items():
-            if name.startswith("p[") and name[2] == name[4]:
-                continue  # p[i,i] = 1 - sum of the row: not a separate parameter
-            if name not in summ.index:
-                continue
-            inside = bool(summ.loc[name, "hdi_5%"] <= value <= summ.loc[name, "hdi_95%"])
-            hits.setdefault(name.split("[")[0], []).append(inside)
-    every = [h for family in hits.values() for h in family]
+    jobs = [
+        {"kind": kind, "k": k, "tvtp": tvtp, "n": n, "seed": SEED * 100_000 + 1000 * d + i}
+        for d, (kind, k, tvtp, n, count) in enumerate(DESIGNS)
+        for i in range(count)
+    ]
+    fits = _jobs.run_jobs(recovery_fit, jobs)
+    families: dict[str, list[bool]] = {}
+    failed = []
+    for f in fits:
+        for name, inside in f["hits"].items():
+            families.setdefault(name.split("[")[0], []).append(inside)
+        if not f["diagnostics"]["passed"]:
+            failed.append(f["design"] + ": " + str(f["diagnostics"]["gates"]))
+        for w in f["warnings"]:
+            print(f"{f['design']}: {w}")
+    every = [h for fam in families.values() for h in fam]
     coverage = float(np.mean(every))
-    by_family = ", ".join(f"{f} {np.mean(h):.2f} ({len(h)})" for f, h in hits.items())
-    print(f"coverage {coverage:.3f} over {len(every)} intervals [{by_family}]")
-    print(f"{passed}/{len(designs)} fits passed the gates")
+    by_family = {fam: float(np.mean(h)) for fam, h in families.items()}
+    print(
+        f"seed {SEED}: coverage {coverage:.3f} over {len(every)} intervals ["
+        + ", ".join(f"{f} {c:.2f} ({len(families[f])})" for f, c in by_family.items())
+        + f"]; {len(fits) - len(failed)}/{len(fits)} fits passed the gates"
+    )
+    for line in failed:
+        print("failed gates:", line)
     assert COVERAGE_BAND[0] <= coverage <= COVERAGE_BAND[1]
-    assert passed / len(designs) >= MIN_PASS_RATE
+    outside = {f: c for f, c in by_family.items() if not FAMILY_BAND[0] <= c <= FAMILY_BAND[1]}
+    assert not outside, f"families outside {FAMILY_BAND}: {outside}"
+    assert len(failed) <= MAX_GATE_FAILURES
