@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,6 +36,12 @@ app.add_typer(data_app, name="data")
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 _STATE = {"debug": False}
+
+
+class PreferChoice(StrEnum):
+    new = "new"
+    old = "old"
+
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 CacheOpt = Annotated[
@@ -114,14 +121,21 @@ def data_import(
     replace: Annotated[
         bool, typer.Option(help="Replace a cached series instead of extending its history.")
     ] = False,
+    prefer: Annotated[
+        PreferChoice | None,
+        typer.Option(help="Which copy wins where overlapping months conflict."),
+    ] = None,
     config: ConfigOpt = None,
     cache_dir: CacheOpt = None,
 ) -> None:
     """Import downloaded files into the cache (all files parse before anything is written).
 
-    A series already cached (or imported earlier in the same call) keeps its
-    older history: the new file wins from its first month on, earlier months
-    are chained on growth rates. --replace drops the old copy instead.
+    A series already cached (or imported earlier in the same call) is merged:
+    the result has the months of both copies. Overlapping months must agree;
+    where they conflict the import stops (nothing written) unless --prefer new
+    or --prefer old says which copy wins. Only index levels (CPI, dollar index)
+    are chained by a ratio when one copy is rebased; rates and returns never
+    are. --replace drops the old copy instead.
     """
     cfg = _config(config)
     cache = pipeline.cache_for(cfg, cache_dir)
@@ -129,7 +143,9 @@ def data_import(
         raise BadInputError("--series-id applies to one file; import the files one at a time.")
     parsed = [s for f in files for s in read_file(f, series_id=series_id)]
     cache.check_writable()
-    stored = pipeline.import_series(cache, parsed, replace=replace)
+    stored = pipeline.import_series(
+        cache, parsed, replace=replace, prefer=prefer.value if prefer is not None else None
+    )
     _show_table(stored, title=f"imported into {cache.directory}")
 
 

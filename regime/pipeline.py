@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -12,7 +13,7 @@ import requests
 
 from regime._io import atomic_write_bytes
 from regime.config import Config
-from regime.data.base import SeriesData, merge_history
+from regime.data.base import Prefer, SeriesData, merge_history
 from regime.data.cache import Cache, CacheCorruptError, default_cache_dir
 from regime.data.pull import pull
 from regime.data.sample import simulate_sample
@@ -20,6 +21,8 @@ from regime.errors import BadInputError
 from regime.features.panel import Panel, build_panel
 
 FRED_KEY_ENV = "FRED_API_KEY"
+
+log = logging.getLogger(__name__)
 
 
 def resolve_api_key(cfg: Config, environ: Mapping[str, str] | None = None) -> str | None:
@@ -58,20 +61,35 @@ def load_series(
 
 
 def import_series(
-    cache: Cache, parsed: list[SeriesData], *, replace: bool = False
+    cache: Cache,
+    parsed: list[SeriesData],
+    *,
+    replace: bool = False,
+    prefer: Prefer | None = None,
 ) -> list[SeriesData]:
-    """Store parsed series; unless ``replace``, extend what is cached (see ``merge_history``)."""
-    merged: dict[str, SeriesData] = {}
-    for s in parsed:
-        sid = s.meta.series_id
-        previous = merged.get(sid)
-        if previous is None and not replace and cache.has(sid):
-            try:
-                previous = cache.get(sid)
-            except CacheCorruptError:
-                previous = None  # a damaged entry is replaced, never merged
-        merged[sid] = s if previous is None or replace else merge_history(previous, s)
-    return [cache.put(s) for s in merged.values()]
+    """Store parsed series; unless ``replace``, merge them with what is cached.
+
+    The read-merge-write happens under the cache's lock, so concurrent imports
+    of one series serialise. Overlapping months that conflict stop the import
+    (nothing is written) unless ``prefer`` says which copy wins; see
+    :func:`~regime.data.base.merge_history`.
+    """
+    with cache.locked():
+        merged: dict[str, SeriesData] = {}
+        for s in parsed:
+            sid = s.meta.series_id
+            previous = merged.get(sid)
+            if previous is None and not replace and cache.has(sid):
+                try:
+                    previous = cache.get(sid)
+                except CacheCorruptError as exc:
+                    # a damaged or orphaned entry is replaced, never merged
+                    log.warning("%s It is replaced by the imported copy.", exc)
+                    previous = None
+            merged[sid] = (
+                s if previous is None or replace else merge_history(previous, s, prefer=prefer)
+            )
+        return [cache.put(s) for s in merged.values()]
 
 
 def synthetic_series(seed: int = 20260101) -> dict[str, SeriesData]:
