@@ -162,9 +162,7 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     recover_directory(target)
     clean_stale_temporaries(target.parent, target.name)
     tmp = Path(
-        tempfile.mkdtemp(
-            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
-        )
+        tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
     )
     try:
         yield tmp

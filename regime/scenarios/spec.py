@@ -154,7 +154,7 @@ def load_scenarios(paths: list[Path]) -> list[ScenarioSpec]:
     """Scenarios from YAML files (one scenario per file, or a ``scenarios:`` list)."""
     out: list[ScenarioSpec] = []
     for p in paths:
-        raw = read_yaml(Path(p))
+        raw = read_yaml(Path(p), "Scenario file")
         if isinstance(raw, dict) and "scenarios" in raw:
             out.extend(validate(ScenarioFile, raw, f"Scenario file {p}").scenarios)
         else:
