@@ -1,13 +1,16 @@
 """Command-line interface (Typer). Thin: parses arguments, calls the library, prints.
 
 Exit codes: 0 ok, 2 bad input, 3 model failed its diagnostics, 4 data source
-unavailable. Errors print one sentence; ``--debug`` shows the traceback.
+unavailable, 130 interrupted (Ctrl-C). Errors print one sentence; ``--debug``
+adds the traceback (the exit code stays the same).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 import warnings
 from enum import StrEnum
 from pathlib import Path
@@ -253,7 +256,10 @@ def fit(
 ) -> None:
     """Fit the configured model on the panel and save it under models/NAME."""
     cfg = _config(config)
+    pipeline.check_fit_overrides(cfg, draws=draws, tune=tune, chains=chains)
+    pipeline.check_model_name(name)
     panel = pipeline.panel_for(cfg, _series_for(cfg, cache_dir, synthetic, offline))
+    pipeline.check_holdout(cfg, panel, compare=compare)
     if panel.meta.synthetic:
         console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
     err_console.print(f"fitting {cfg.model.kind} model on {panel.meta.start}..{panel.meta.end}")
@@ -267,6 +273,7 @@ def fit(
         seed=seed,
         compare=compare,
         progress=lambda m: err_console.print(f"  hold-out comparison: {m}"),
+        interrupted=_INTERRUPT,
     )
     _print_diagnostics(result.diagnostics.to_dict(), result.summary())
     console.print(f"saved {folder}")
@@ -358,6 +365,8 @@ def scenario_cmd(
 ) -> None:
     """Simulate scenarios (built-in ones by default) and write reports/NAME/scenarios/."""
     cfg = _config(config)
+    if samples is not None and samples < 1:
+        raise BadInputError(f"--samples must be at least 1, got {samples}.")
     ds, table, out = pipeline.run_scenarios(cfg, name, scenarios, samples=samples, seed=seed)
     _print_scenarios(table, bool(ds.attrs.get("synthetic")))
     console.print(f"wrote {out}/scenarios.nc, summary.csv, fan.csv")
@@ -498,6 +507,7 @@ def _run(
             scenario_files=scenarios,
             progress=say,
             cache_dir=cache_dir,
+            interrupted=_INTERRUPT,
         )
     from regime.bayes.io import read_meta
 
@@ -510,23 +520,50 @@ def _run(
     console.print(f"report: {path} ({time.perf_counter() - t0:.0f}s)")
 
 
+INTERRUPTED = (
+    "Interrupted; nothing was half-written (finished results and the cache are kept as they were)."
+)
+EXIT_INTERRUPTED = 130
+
+
+class _InterruptFlag:
+    """Remembers a Ctrl-C even when a sampler catches it and returns partial draws."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self) -> bool:
+        return self.seen
+
+    def handler(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        signal.default_int_handler(signum, frame)
+
+
+_INTERRUPT = _InterruptFlag()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app and map errors to exit codes."""
+    """Entry point: run the app and map errors to exit codes (0, 2, 3, 4, 130)."""
     _STATE["debug"] = False
+    _INTERRUPT.seen = False
     # PyTensor warns at import when no BLAS is linked; the numba path does not use it
     warnings.filterwarnings("ignore", message=".*could not link to a BLAS.*")
     args = sys.argv[1:] if argv is None else argv
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, _INTERRUPT.handler)
     try:
-        app(args=args, prog_name="regime", standalone_mode=False)
+        rv = app(args=args, prog_name="regime", standalone_mode=False)
     except RegimeError as exc:
         if _STATE["debug"]:
-            raise
+            err_console.print_exception()
         err_console.print(
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
         return exc.exit_code
     except typer.Exit as exc:
-        return int(exc.exit_code or 0)
+        rv = int(exc.exit_code or 0)
     except typer.TyperException as exc:  # usage errors from the vendored click
         show = getattr(exc, "show", None)
         if show is not None:
@@ -534,9 +571,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             err_console.print(f"error: {exc.format_message()}")
         return 2
-    except typer.Abort:
-        return 130
-    return 0
+    except (typer.Abort, KeyboardInterrupt):
+        rv = EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if rv == EXIT_INTERRUPTED or _INTERRUPT.seen:
+        err_console.print(f"[bold red]error:[/] {INTERRUPTED}", highlight=False, soft_wrap=True)
+        return EXIT_INTERRUPTED
+    return rv if isinstance(rv, int) else 0
 
 
 def run() -> None:  # console script

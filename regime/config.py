@@ -25,7 +25,8 @@ from regime.errors import BadInputError
 class Spec(BaseModel):
     """Base: unknown keys are errors, specs are immutable once validated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are never meaningful settings (`change: .nan` is a typo)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SeriesSpec(Spec):
