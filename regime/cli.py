@@ -25,6 +25,7 @@ from rich.table import Table
 
 from regime import pipeline
 from regime.config import Config, load_config
+from regime.data.cache import CacheCorruptError
 from regime.data.csvimport import read_file
 from regime.errors import BadInputError, ModelCheckError, RegimeError
 
@@ -164,7 +165,15 @@ def data_show(config: ConfigOpt = None, cache_dir: CacheOpt = None) -> None:
             "or `regime data import FILE`."
         )
         return
-    _show_table([cache.get(i) for i in ids], title=f"cache {cache.directory}")
+    good, bad = [], []
+    for i in ids:
+        try:
+            good.append(cache.get(i))
+        except (CacheCorruptError, BadInputError) as exc:  # one bad entry never hides the rest
+            bad.append(str(exc))
+    _show_table(good, title=f"cache {cache.directory}")
+    for msg in bad:
+        err_console.print(f"[yellow]warning:[/] {escape(msg)}", highlight=False, soft_wrap=True)
 
 
 @data_app.command("panel")
@@ -215,9 +224,8 @@ def _show_panel(panel: pipeline.Panel) -> None:
         console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
     console.print(f"panel {meta.start}..{meta.end}, {len(panel.frame)} months")
     for sid, months in meta.missing.items():
-        if months:
-            how = "filled by interpolation" if sid in meta.filled else "left missing"
-            console.print(f"  missing {sid}: {', '.join(months)} ({how})")
+        if months and sid not in meta.filled:  # filled months were logged when filled
+            console.print(f"  missing {sid}: {', '.join(months)} (left missing)")
     table = Table()
     summary = pipeline.panel_summary(panel)
     table.add_column("column")

@@ -33,6 +33,32 @@ def resolve_api_key(cfg: Config, environ: Mapping[str, str] | None = None) -> st
     return env.get(FRED_KEY_ENV) or None
 
 
+PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+
+
+def check_proxies(environ: Mapping[str, str] | None = None) -> None:
+    """Proxy variables must be URLs like ``http://host:3128`` (their value is never printed)."""
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    env = os.environ if environ is None else environ
+    for var in PROXY_ENV:
+        value = env.get(var)
+        if not value:
+            continue
+        try:
+            url = parse_url(value)
+            ok = url.scheme in PROXY_SCHEMES and bool(url.host)
+        except (LocationParseError, ValueError):
+            ok = False
+        if not ok:
+            raise BadInputError(
+                f"Environment variable {var} is not a valid proxy URL; expected a form like "
+                "http://host:3128 (or unset it)."
+            )
+
+
 def cache_for(
     cfg: Config, cache_dir: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> Cache:
@@ -49,6 +75,8 @@ def load_series(
     session: requests.Session | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, SeriesData]:
+    if not offline:
+        check_proxies()
     return pull(
         cfg.data,
         cache,
@@ -259,8 +287,9 @@ def run_scenarios(
     from regime.scenarios import builtin_scenarios, load_scenarios, run
     from regime.scenarios.summary import fan, summary
 
-    model = load_model(model_folder(cfg, name))
+    # the scenario files are checked before the (slower) model load
     specs = load_scenarios(scenario_files) if scenario_files else builtin_scenarios()
+    model = load_model(model_folder(cfg, name))
     ds = run(model, specs, n_samples=samples, seed=seed)
     table = summary(ds, model.panel.frame)
     out = report_folder(cfg, name) / "scenarios"
