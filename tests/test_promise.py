@@ -303,3 +303,43 @@ def test_ctrl_c_exits_130_with_one_sentence(tmp_path: Path) -> None:
     assert INTERRUPTED in " ".join(err.split())
     assert "Traceback" not in err
     assert not (tmp_path / "models" / "m").exists()
+
+
+def test_cpi_fill_is_reported_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 10 item 11: the interpolation of a missing CPI month is printed once."""
+    from regime.pipeline import import_series, synthetic_series
+
+    series = synthetic_series()
+    cpi = series["CPIAUCSL"]
+    values = cpi.values.copy()
+    values.iloc[-20] = float("nan")
+    month = str(values.index[-20])
+    series["CPIAUCSL"] = SeriesData(values, cpi.meta).finalized()
+    import_series(Cache(tmp_path / "c"), list(series.values()))
+    cfg = _w(
+        tmp_path / "c.yaml",
+        "data:\n  series:\n    - {id: FEDFUNDS}\n"
+        "    - {id: CPIAUCSL, release_lag_months: 1, fill: interpolate}\n"
+        "    - {id: DTWEXBGS}\n    - {id: F-F_Research_Data_Factors, source: french}\n"
+        "features:\n  dollar: [DTWEXBGS]\n",
+    )
+    assert main(["data", "panel", "-c", cfg, "--cache-dir", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr()
+    assert (out.out + out.err).count(month) == 1
+
+
+def test_tvtp_error_names_the_config_key() -> None:
+    """Issue 10 item 11: a non-finite TVTP feature names model.tvtp_features and the month."""
+    from regime.bayes.api import model_inputs
+    from regime.features.panel import Panel
+    from regime.pipeline import panel_for, synthetic_series
+
+    cfg = Config()
+    panel = panel_for(cfg, synthetic_series())
+    frame = panel.frame.copy()
+    col = cfg.model.tvtp_features[0]
+    frame.iloc[-5, frame.columns.get_loc(col)] = float("inf")
+    with pytest.raises(
+        BadInputError, match=rf"model\.tvtp_features column '{col}'.*{frame.index[-5]}"
+    ):
+        model_inputs(Panel(frame, panel.meta), cfg.model)
