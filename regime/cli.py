@@ -267,7 +267,6 @@ def fit(
     pipeline.check_fit_overrides(cfg, draws=draws, tune=tune, chains=chains)
     pipeline.check_model_name(name)
     panel = pipeline.panel_for(cfg, _series_for(cfg, cache_dir, synthetic, offline))
-    pipeline.check_holdout(cfg, panel, compare=compare)
     if panel.meta.synthetic:
         console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
     err_console.print(f"fitting {cfg.model.kind} model on {panel.meta.start}..{panel.meta.end}")

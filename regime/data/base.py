@@ -241,13 +241,12 @@ def merge_history(
     values = pd.concat([b, only_other]).sort_index()
     if len(only_other):
         notes.append(
-            f"{len(only_other)} month(s) from {other.meta.origin} "
-            f"({_months(only_other.index)})"
-            + (
-                f", {len(conflict)} conflicting month(s) taken from {base.meta.origin}"
-                if len(conflict)
-                else ""
-            )
+            f"{len(only_other)} month(s) from {other.meta.origin} ({_months(only_other.index)})"
+        )
+    if len(conflict):
+        notes.append(
+            f"--prefer {prefer}: {len(conflict)} conflicting month(s) "
+            f"({_months(conflict.index)}) taken from {base.meta.origin}"
         )
     meta = replace(new.meta if prefer != "old" else old.meta, notes=tuple(notes), kind=kind)
     return SeriesData(values.astype(float).rename(sid), meta).finalized()

@@ -194,3 +194,13 @@ def test_revised_real_factors_file_keeps_history(raw_dir: Path, tmp_path: Path) 
     got = Cache(cache).get(SMB).values
     assert got[pd.Period("2000-01", "M")] == 5.16
     assert got[pd.Period("2010-01", "M")] == -0.21
+
+
+def test_prefer_records_the_choice_in_the_provenance() -> None:
+    old = monthly("FEDFUNDS", np.array([1.0, 2.0, 3.0, 4.0]), "2020-01", origin="a.csv")
+    new = monthly("FEDFUNDS", np.array([3.5, 4.0, 5.0]), "2020-03", origin="b.csv")
+    for prefer, at_march in (("new", 3.5), ("old", 3.0)):
+        out = merge_history(old, new, prefer=prefer)  # type: ignore[arg-type]
+        assert out.values[pd.Period("2020-03", "M")] == at_march
+        assert list(out.values) == [1.0, 2.0, at_march, 4.0, 5.0]
+        assert any(n.startswith(f"--prefer {prefer}: 1 conflicting") for n in out.meta.notes)
