@@ -55,6 +55,8 @@ def _scenario(d: Path, body: str) -> str:
     return _w(d / "s.yaml", body)
 
 
+FRENCH_INF = ",Mkt-RF,SMB,HML,RF\n200001,1.0,2.0,3.0,0.4\n200002,1.0,inf,3.0,0.4\n"
+
 CASES: dict[str, tuple[Setup, int, str]] = {
     "config not UTF-8": (
         lambda d: [
@@ -167,6 +169,11 @@ CASES: dict[str, tuple[Setup, int, str]] = {
         ],
         2,
         "line 2",
+    ),
+    "non-finite value in a Ken French file": (
+        lambda d: ["data", "import", _w(d / "F-F_Research_Data_Factors.csv", FRENCH_INF)],
+        2,
+        "row 200002 has a non-finite value 'inf' for SMB",
     ),
     "negative price index": (
         lambda d: ["data", "import", _w(d / "CPIAUCSL.csv", "DATE,CPIAUCSL\n2020-01-01,-5\n")],

@@ -18,6 +18,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,7 +84,12 @@ def _decode(raw: bytes) -> str:
 
 
 def _checked(series: list[SeriesData], path: Path) -> list[SeriesData]:
-    """Reject ids that are not printable text and values implausible for the series' kind."""
+    """Reject ids that are not printable text and values implausible for the series' kind.
+
+    Returns the series with their kind (level, rate, return, unknown) stated in
+    the metadata, which decides how a later import may combine with them.
+    """
+    out = []
     for s in series:
         sid = s.meta.series_id
         if not sid.isprintable() or "\ufffd" in sid:
@@ -96,7 +102,8 @@ def _checked(series: list[SeriesData], path: Path) -> list[SeriesData]:
                 f"(a {series_kind(s.meta)} series must lie in "
                 f"{'(' if lo == 0 else '['}{lo:g}, {hi:g}])."
             )
-    return series
+        out.append(SeriesData(s.values, replace(s.meta, kind=series_kind(s.meta))))
+    return out
 
 
 def _number(v: str, path: Path, where: str, sid: str) -> float:
