@@ -528,7 +528,7 @@ def _run(
 
 
 INTERRUPTED = (
-    "Interrupted; nothing was half-written (finished results and the cache are kept as they were)."
+    "Interrupted; nothing was half-written: every result and cache entry is as it was or complete."
 )
 EXIT_INTERRUPTED = 130
 
