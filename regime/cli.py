@@ -1,14 +1,18 @@
 """Command-line interface (Typer). Thin: parses arguments, calls the library, prints.
 
 Exit codes: 0 ok, 2 bad input, 3 model failed its diagnostics, 4 data source
-unavailable. Errors print one sentence; ``--debug`` shows the traceback.
+unavailable, 130 interrupted (Ctrl-C). Errors print one sentence; ``--debug``
+adds the traceback (the exit code stays the same).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 import warnings
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +25,7 @@ from rich.table import Table
 
 from regime import pipeline
 from regime.config import Config, load_config
+from regime.data.cache import CacheCorruptError
 from regime.data.csvimport import read_file
 from regime.errors import BadInputError, ModelCheckError, RegimeError
 
@@ -35,6 +40,12 @@ app.add_typer(data_app, name="data")
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 _STATE = {"debug": False}
+
+
+class PreferChoice(StrEnum):
+    new = "new"
+    old = "old"
+
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config file.")]
 CacheOpt = Annotated[
@@ -114,14 +125,21 @@ def data_import(
     replace: Annotated[
         bool, typer.Option(help="Replace a cached series instead of extending its history.")
     ] = False,
+    prefer: Annotated[
+        PreferChoice | None,
+        typer.Option(help="Which copy wins where overlapping months conflict."),
+    ] = None,
     config: ConfigOpt = None,
     cache_dir: CacheOpt = None,
 ) -> None:
     """Import downloaded files into the cache (all files parse before anything is written).
 
-    A series already cached (or imported earlier in the same call) keeps its
-    older history: the new file wins from its first month on, earlier months
-    are chained on growth rates. --replace drops the old copy instead.
+    A series already cached (or imported earlier in the same call) is merged:
+    the result has the months of both copies. Overlapping months must agree;
+    where they conflict the import stops (nothing written) unless --prefer new
+    or --prefer old says which copy wins. Only index levels (CPI, dollar index)
+    are chained by a ratio when one copy is rebased; rates and returns never
+    are. --replace drops the old copy instead.
     """
     cfg = _config(config)
     cache = pipeline.cache_for(cfg, cache_dir)
@@ -129,7 +147,9 @@ def data_import(
         raise BadInputError("--series-id applies to one file; import the files one at a time.")
     parsed = [s for f in files for s in read_file(f, series_id=series_id)]
     cache.check_writable()
-    stored = pipeline.import_series(cache, parsed, replace=replace)
+    stored = pipeline.import_series(
+        cache, parsed, replace=replace, prefer=prefer.value if prefer is not None else None
+    )
     _show_table(stored, title=f"imported into {cache.directory}")
 
 
@@ -145,7 +165,15 @@ def data_show(config: ConfigOpt = None, cache_dir: CacheOpt = None) -> None:
             "or `regime data import FILE`."
         )
         return
-    _show_table([cache.get(i) for i in ids], title=f"cache {cache.directory}")
+    good, bad = [], []
+    for i in ids:
+        try:
+            good.append(cache.get(i))
+        except (CacheCorruptError, BadInputError) as exc:  # one bad entry never hides the rest
+            bad.append(str(exc))
+    _show_table(good, title=f"cache {cache.directory}")
+    for msg in bad:
+        err_console.print(f"[yellow]warning:[/] {escape(msg)}", highlight=False, soft_wrap=True)
 
 
 @data_app.command("panel")
@@ -196,9 +224,8 @@ def _show_panel(panel: pipeline.Panel) -> None:
         console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
     console.print(f"panel {meta.start}..{meta.end}, {len(panel.frame)} months")
     for sid, months in meta.missing.items():
-        if months:
-            how = "filled by interpolation" if sid in meta.filled else "left missing"
-            console.print(f"  missing {sid}: {', '.join(months)} ({how})")
+        if months and sid not in meta.filled:  # filled months were logged when filled
+            console.print(f"  missing {sid}: {', '.join(months)} (left missing)")
     table = Table()
     summary = pipeline.panel_summary(panel)
     table.add_column("column")
@@ -237,6 +264,8 @@ def fit(
 ) -> None:
     """Fit the configured model on the panel and save it under models/NAME."""
     cfg = _config(config)
+    pipeline.check_fit_overrides(cfg, draws=draws, tune=tune, chains=chains)
+    pipeline.check_model_name(name)
     panel = pipeline.panel_for(cfg, _series_for(cfg, cache_dir, synthetic, offline))
     if panel.meta.synthetic:
         console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
@@ -251,6 +280,7 @@ def fit(
         seed=seed,
         compare=compare,
         progress=lambda m: err_console.print(f"  hold-out comparison: {m}"),
+        interrupted=_INTERRUPT,
     )
     _print_diagnostics(
         result.diagnostics.to_dict(),
@@ -367,6 +397,8 @@ def scenario_cmd(
 ) -> None:
     """Simulate scenarios (built-in ones by default) and write reports/NAME/scenarios/."""
     cfg = _config(config)
+    if samples is not None and samples < 1:
+        raise BadInputError(f"--samples must be at least 1, got {samples}.")
     ds, table, out = pipeline.run_scenarios(cfg, name, scenarios, samples=samples, seed=seed)
     _print_scenarios(table, bool(ds.attrs.get("synthetic")))
     console.print(f"wrote {out}/scenarios.nc, summary.csv, fan.csv")
@@ -507,6 +539,7 @@ def _run(
             scenario_files=scenarios,
             progress=say,
             cache_dir=cache_dir,
+            interrupted=_INTERRUPT,
         )
     from regime.bayes.io import read_meta
 
@@ -519,23 +552,50 @@ def _run(
     console.print(f"report: {path} ({time.perf_counter() - t0:.0f}s)")
 
 
+INTERRUPTED = (
+    "Interrupted; nothing was half-written: every result and cache entry is as it was or complete."
+)
+EXIT_INTERRUPTED = 130
+
+
+class _InterruptFlag:
+    """Remembers a Ctrl-C even when a sampler catches it and returns partial draws."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self) -> bool:
+        return self.seen
+
+    def handler(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        signal.default_int_handler(signum, frame)
+
+
+_INTERRUPT = _InterruptFlag()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app and map errors to exit codes."""
+    """Entry point: run the app and map errors to exit codes (0, 2, 3, 4, 130)."""
     _STATE["debug"] = False
+    _INTERRUPT.seen = False
     # PyTensor warns at import when no BLAS is linked; the numba path does not use it
     warnings.filterwarnings("ignore", message=".*could not link to a BLAS.*")
     args = sys.argv[1:] if argv is None else argv
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, _INTERRUPT.handler)
     try:
-        app(args=args, prog_name="regime", standalone_mode=False)
+        rv = app(args=args, prog_name="regime", standalone_mode=False)
     except RegimeError as exc:
         if _STATE["debug"]:
-            raise
+            err_console.print_exception()
         err_console.print(
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
         )
         return exc.exit_code
     except typer.Exit as exc:
-        return int(exc.exit_code or 0)
+        rv = int(exc.exit_code or 0)
     except typer.TyperException as exc:  # usage errors from the vendored click
         show = getattr(exc, "show", None)
         if show is not None:
@@ -543,9 +603,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             err_console.print(f"error: {exc.format_message()}")
         return 2
-    except typer.Abort:
-        return 130
-    return 0
+    except (typer.Abort, KeyboardInterrupt):
+        rv = EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if rv == EXIT_INTERRUPTED or _INTERRUPT.seen:
+        err_console.print(f"[bold red]error:[/] {INTERRUPTED}", highlight=False, soft_wrap=True)
+        return EXIT_INTERRUPTED
+    return rv if isinstance(rv, int) else 0
 
 
 def run() -> None:  # console script

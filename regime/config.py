@@ -25,7 +25,8 @@ from regime.errors import BadInputError
 class Spec(BaseModel):
     """Base: unknown keys are errors, specs are immutable once validated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are never meaningful settings (`change: .nan` is a typo)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SeriesSpec(Spec):
@@ -218,19 +219,54 @@ def validate(model: type[Spec], raw: Any, source: str) -> Any:
         raise BadInputError(format_validation_error(exc, model, source)) from None
 
 
-def read_yaml(path: Path) -> Any:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe loader that rejects a key given twice in one mapping (YAML would keep the last)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicated key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _unique_mapping,  # type: ignore[arg-type]
+)
+
+
+def read_yaml(path: Path, what: str = "Config file") -> Any:
+    """Parse a YAML file safely; ``what`` names it in errors ("Config file", "Scenario file")."""
     try:
-        text = Path(path).read_text()
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
-        raise BadInputError(f"Config file {path} does not exist.") from None
+        raise BadInputError(f"{what} {path} does not exist.") from None
+    except IsADirectoryError:
+        raise BadInputError(f"{what} {path} is a directory, not a YAML file.") from None
     except OSError as exc:
-        raise BadInputError(f"Config file {path} cannot be read: {exc.strerror}.") from None
+        raise BadInputError(f"{what} {path} cannot be read: {exc.strerror}.") from None
     try:
-        return yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BadInputError(
+            f"{what} {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at line {line}); "
+            "save it as UTF-8."
+        ) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise BadInputError(f"Config file {path} is not valid YAML{where}.") from None
+        problem = getattr(exc, "problem", None)
+        detail = f" ({problem})" if problem and "duplicated key" in str(problem) else ""
+        raise BadInputError(f"{what} {path} is not valid YAML{where}{detail}.") from None
 
 
 def load_config(path: Path | str | None = None) -> Config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -12,7 +13,7 @@ import requests
 
 from regime._io import atomic_write_bytes
 from regime.config import Config
-from regime.data.base import SeriesData, merge_history
+from regime.data.base import Prefer, SeriesData, merge_history
 from regime.data.cache import Cache, CacheCorruptError, default_cache_dir
 from regime.data.pull import pull
 from regime.data.sample import simulate_sample
@@ -21,6 +22,8 @@ from regime.features.panel import Panel, build_panel
 
 FRED_KEY_ENV = "FRED_API_KEY"
 
+log = logging.getLogger(__name__)
+
 
 def resolve_api_key(cfg: Config, environ: Mapping[str, str] | None = None) -> str | None:
     """The FRED key from the config, else ``$FRED_API_KEY``; ``None`` means keyless."""
@@ -28,6 +31,32 @@ def resolve_api_key(cfg: Config, environ: Mapping[str, str] | None = None) -> st
         return cfg.data.fred.api_key.get_secret_value() or None
     env = os.environ if environ is None else environ
     return env.get(FRED_KEY_ENV) or None
+
+
+PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+
+
+def check_proxies(environ: Mapping[str, str] | None = None) -> None:
+    """Proxy variables must be URLs like ``http://host:3128`` (their value is never printed)."""
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    env = os.environ if environ is None else environ
+    for var in PROXY_ENV:
+        value = env.get(var)
+        if not value:
+            continue
+        try:
+            url = parse_url(value)
+            ok = url.scheme in PROXY_SCHEMES and bool(url.host)
+        except (LocationParseError, ValueError):
+            ok = False
+        if not ok:
+            raise BadInputError(
+                f"Environment variable {var} is not a valid proxy URL; expected a form like "
+                "http://host:3128 (or unset it)."
+            )
 
 
 def cache_for(
@@ -46,6 +75,8 @@ def load_series(
     session: requests.Session | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, SeriesData]:
+    if not offline:
+        check_proxies()
     return pull(
         cfg.data,
         cache,
@@ -58,20 +89,35 @@ def load_series(
 
 
 def import_series(
-    cache: Cache, parsed: list[SeriesData], *, replace: bool = False
+    cache: Cache,
+    parsed: list[SeriesData],
+    *,
+    replace: bool = False,
+    prefer: Prefer | None = None,
 ) -> list[SeriesData]:
-    """Store parsed series; unless ``replace``, extend what is cached (see ``merge_history``)."""
-    merged: dict[str, SeriesData] = {}
-    for s in parsed:
-        sid = s.meta.series_id
-        previous = merged.get(sid)
-        if previous is None and not replace and cache.has(sid):
-            try:
-                previous = cache.get(sid)
-            except CacheCorruptError:
-                previous = None  # a damaged entry is replaced, never merged
-        merged[sid] = s if previous is None or replace else merge_history(previous, s)
-    return [cache.put(s) for s in merged.values()]
+    """Store parsed series; unless ``replace``, merge them with what is cached.
+
+    The read-merge-write happens under the cache's lock, so concurrent imports
+    of one series serialise. Overlapping months that conflict stop the import
+    (nothing is written) unless ``prefer`` says which copy wins; see
+    :func:`~regime.data.base.merge_history`.
+    """
+    with cache.locked():
+        merged: dict[str, SeriesData] = {}
+        for s in parsed:
+            sid = s.meta.series_id
+            previous = merged.get(sid)
+            if previous is None and not replace and cache.has(sid):
+                try:
+                    previous = cache.get(sid)
+                except CacheCorruptError as exc:
+                    # a damaged or orphaned entry is replaced, never merged
+                    log.warning("%s It is replaced by the imported copy.", exc)
+                    previous = None
+            merged[sid] = (
+                s if previous is None or replace else merge_history(previous, s, prefer=prefer)
+            )
+        return [cache.put(s) for s in merged.values()]
 
 
 def synthetic_series(seed: int = 20260101) -> dict[str, SeriesData]:
@@ -101,6 +147,50 @@ def panel_summary(panel: Panel) -> pd.DataFrame:
     return f.describe().T[["count", "mean", "std", "min", "max"]]
 
 
+def check_fit_overrides(
+    cfg: Config, *, draws: int | None, tune: int | None, chains: int | None
+) -> None:
+    """``--draws/--tune/--chains`` obey the bounds of ``model.*`` (checked before any work)."""
+    from pydantic import ValidationError
+
+    from regime.config import ModelSpec
+
+    given = {
+        k: v for k, v in {"draws": draws, "tune": tune, "chains": chains}.items() if v is not None
+    }
+    try:
+        ModelSpec.model_validate({**cfg.model.model_dump(), **given})
+    except ValidationError as exc:
+        parts = [
+            f"--{e['loc'][0]} {given[str(e['loc'][0])]}: {str(e['msg']).lower()}"
+            for e in exc.errors()
+            if e["loc"] and str(e["loc"][0]) in given
+        ]
+        raise BadInputError("Invalid option " + "; ".join(parts) + ".") from None
+
+
+def check_model_name(name: str) -> None:
+    """A model name is one plain folder name under models/ (no path, no dot-name)."""
+    if not name or "/" in name or "\\" in name or name.startswith(".") or name != name.strip():
+        raise BadInputError(f"Model name {name!r} must be a plain folder name.")
+
+
+def check_holdout(cfg: Config, panel: Panel, *, compare: bool) -> None:
+    """``model.holdout_years`` must leave enough months to train on (checked before the fit)."""
+    from regime.bayes.api import model_inputs
+    from regime.bayes.compare import MIN_TRAIN_MONTHS
+
+    years = cfg.model.holdout_years
+    if not compare or years <= 0:
+        return
+    n = len(model_inputs(panel, cfg.model, cfg.model.seed).endog)
+    if n - 12 * years < MIN_TRAIN_MONTHS:
+        raise BadInputError(
+            f"model.holdout_years {years} holds out {12 * years} of the {n} model months, "
+            f"leaving fewer than {MIN_TRAIN_MONTHS} to train on; lower it or pass --no-compare."
+        )
+
+
 def fit_and_save(
     cfg: Config,
     panel: Panel,
@@ -114,14 +204,21 @@ def fit_and_save(
     compare_draws: int = 300,
     progressbar: bool = True,
     progress: Callable[[str], None] | None = None,
+    interrupted: Callable[[], bool] | None = None,
 ) -> tuple[Any, Path]:
-    """Fit the configured model, optionally the hold-out comparison, and save ``models/NAME``."""
+    """Fit the configured model, optionally the hold-out comparison, and save ``models/NAME``.
+
+    ``interrupted`` is asked before saving: a sampler that caught Ctrl-C returns
+    partial draws, which must not replace a saved model.
+    """
     from regime.bayes.api import fit_spec
     from regime.bayes.compare import holdout_comparison
     from regime.bayes.io import save_model
 
-    if not name or "/" in name or name.startswith("."):
-        raise BadInputError(f"Model name {name!r} must be a plain folder name.")
+    check_model_name(name)
+    check_fit_overrides(cfg, draws=draws, tune=tune, chains=chains)
+    check_holdout(cfg, panel, compare=compare)
+    stop = interrupted or (lambda: False)
     result = fit_spec(
         panel, cfg.model, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar
     )
@@ -136,6 +233,8 @@ def fit_and_save(
             seed=cfg.model.seed if seed is None else seed,
             progress=progress,
         )
+    if stop():
+        raise KeyboardInterrupt
     folder = cfg.report.models_dir / name
     config = cfg.model_dump(mode="json", exclude={"data": {"fred": {"api_key"}}})
     save_model(result, folder, config=config, panel=panel, comparison=table)
@@ -145,8 +244,31 @@ def fit_and_save(
 
 def model_folder(cfg: Config, name: str) -> Path:
     """``models/NAME`` (or ``name`` itself when it is a folder path)."""
+    from regime._io import recover_directory
+
     p = Path(name)
-    return p if p.is_dir() and (p / "model.json").exists() else cfg.report.models_dir / name
+    if p.is_dir() and (p / "model.json").exists():
+        return p
+    folder = cfg.report.models_dir / name
+    recover_directory(folder)
+    return folder
+
+
+def report_folder(cfg: Config, name: str) -> Path:
+    """``reports/NAME`` for a model named or located by ``name``, never outside ``reports/``.
+
+    The report is named after the model folder's own (resolved) name, so a path
+    such as ``models/x/sub/..`` writes ``reports/x``, and a name that resolves to
+    no folder name (``/``, ``..``) is rejected.
+    """
+    label = model_folder(cfg, name).resolve().name
+    if not label or label in (".", "..") or label.startswith("."):
+        raise BadInputError(f"Model {name!r} does not name a model folder.")
+    root = cfg.report.out_dir.resolve()
+    out = (root / label).resolve()
+    if out.parent != root:
+        raise BadInputError(f"Report folder for {name!r} would be outside {cfg.report.out_dir}.")
+    return cfg.report.out_dir / label
 
 
 def run_scenarios(
@@ -165,11 +287,12 @@ def run_scenarios(
     from regime.scenarios import builtin_scenarios, load_scenarios, run
     from regime.scenarios.summary import fan, summary
 
-    model = load_model(model_folder(cfg, name))
+    # the scenario files are checked before the (slower) model load
     specs = load_scenarios(scenario_files) if scenario_files else builtin_scenarios()
+    model = load_model(model_folder(cfg, name))
     ds = run(model, specs, n_samples=samples, seed=seed)
     table = summary(ds, model.panel.frame)
-    out = cfg.report.out_dir / Path(name).name / "scenarios"
+    out = report_folder(cfg, name) / "scenarios"
     with atomic_directory(out) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -181,11 +304,13 @@ def run_scenarios(
 
 def make_report(cfg: Config, name: str, *, seed: int = 0) -> Path:
     """reports/NAME/index.html from models/NAME and reports/NAME/scenarios (run if absent)."""
+    from regime._io import recover_directory
     from regime.bayes.io import load_model
     from regime.reports.render import load_scenarios, render_report
 
     model = load_model(model_folder(cfg, name))
-    out = cfg.report.out_dir / Path(name).name
+    out = report_folder(cfg, name)
+    recover_directory(out / "scenarios")
     if not (out / "scenarios" / "scenarios.nc").exists():
         run_scenarios(cfg, name, seed=seed)
     ds = load_scenarios(out / "scenarios")
@@ -204,6 +329,7 @@ def run_all(
     samples: int | None = None,
     progress: Callable[[str], None] | None = None,
     cache_dir: Path | None = None,
+    interrupted: Callable[[], bool] | None = None,
 ) -> Path:
     """pull -> panel -> fit -> scenarios -> report; returns the report path."""
     say = progress or (lambda m: None)
@@ -222,6 +348,7 @@ def run_all(
         compare=compare,
         compare_draws=compare_draws,
         progress=lambda m: say(f"hold-out comparison: {m}"),
+        interrupted=interrupted,
     )
     say("scenarios")
     run_scenarios(cfg, name, scenario_files, samples=samples, seed=cfg.model.seed)

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from regime import _dims as D
@@ -43,6 +44,14 @@ def model_inputs(panel: Panel, spec: ModelSpec, seed: int = 0) -> ModelInputs:
             f"available: {', '.join(map(str, panel.frame.columns))}."
         )
     frame = panel.model_frame(list(dict.fromkeys(cols)))
+    for key, names in (("model.tvtp_features", spec.tvtp_features), ("model.exog", spec.exog)):
+        for c in names:
+            bad = frame.index[~np.isfinite(frame[c].to_numpy(dtype=float))]
+            if len(bad):
+                raise BadInputError(
+                    f"{key} column {c!r} has a non-finite value at {bad[0]}; "
+                    "check the input series of that month."
+                )
     frame = frame.assign(**{D.RECON: panel.frame.loc[frame.index, D.RECON]})
     endog = frame[D.REL_RETURN].rename(D.REL_RETURN)
     labels, classifier = None, None

@@ -53,6 +53,10 @@ def replace_spec(spec: ModelSpec, **changes: Any) -> ModelSpec:
     return spec.model_copy(update=changes)
 
 
+# Fewest months left to fit on once the hold-out years are removed
+MIN_TRAIN_MONTHS = 60
+
+
 def holdout_comparison(
     panel: Panel,
     spec: ModelSpec,
@@ -110,7 +114,7 @@ def _holdout_lpd(
     inputs = model_inputs(panel, spec, seed)
     n_hold = 12 * years
     n = len(inputs.endog)
-    if n - n_hold < 60:
+    if n - n_hold < MIN_TRAIN_MONTHS:
         raise BadInputError(f"only {n} months; too few to hold out {years} years")
     train = slice(0, n - n_hold)
     y = inputs.endog.to_numpy(dtype=float)

@@ -9,7 +9,11 @@ Layout::
       panel.csv     the feature panel the model was fitted on (for reports)
 
 The folder is written atomically (temporary sibling, then rename). Loading
-checks the format version and recomputes the spec hash; a mismatch is an error.
+checks the format version and recomputes the integrity hash (``spec_hash``),
+which covers everything that changes results or verdicts: the spec, config,
+data fingerprint, fit info, diagnostics, stored standardisation and layout,
+comparison, panel provenance and the SHA-256 of ``idata.nc`` and ``panel.csv``.
+A mismatch is an error.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from regime._io import atomic_directory
+from regime._io import atomic_directory, recover_directory
 from regime.bayes.markov import MarkovData, MarkovSpec
 from regime.bayes.observed import GmmClassifier, ObservedRegimes, ObservedResults
 from regime.bayes.switching import MarkovSwitchingResults
@@ -34,7 +38,7 @@ from regime.config import stable_hash
 from regime.errors import BadInputError
 from regime.features.panel import Panel, PanelMeta
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the integrity hash covers diagnostics, layout and the files
 PACKAGES = ("regime", "pymc", "pytensor", "arviz", "nutpie", "numpy", "pandas", "xarray")
 
 
@@ -55,8 +59,27 @@ def data_fingerprint(*arrays: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
+# Not hashed: the hash itself and the package versions (informational)
+_UNHASHED = ("spec_hash", "versions")
+DATA_FILES = ("idata.nc", "panel.csv")
+
+
 def _hashed_fields(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: doc[k] for k in ("format", "kind", "spec", "config", "data_fingerprint")}
+    missing = [
+        k for k in ("format", "kind", "spec", "config", "data_fingerprint", "files") if k not in doc
+    ]
+    if missing:
+        raise KeyError(missing[0])
+    return {k: v for k, v in doc.items() if k not in _UNHASHED}
+
+
+def _file_digests(folder: Path) -> dict[str, str]:
+    out = {}
+    for name in DATA_FILES:
+        path = folder / name
+        if path.exists():
+            out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
 
 
 def save_model(
@@ -99,7 +122,6 @@ def save_model(
         "config": config or {},
         "data_fingerprint": fingerprint,
     }
-    doc["spec_hash"] = stable_hash(_hashed_fields(doc))
     doc |= {
         "versions": versions(),
         "info": result.info,
@@ -114,11 +136,15 @@ def save_model(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result.idata.to_netcdf(str(tmp / "idata.nc"), engine="h5netcdf")
-        (tmp / "model.json").write_text(json.dumps(doc, indent=1, default=_json_default))
         if panel is not None:
             frame = panel.frame.copy()
             frame.index = frame.index.astype(str)
             frame.to_csv(tmp / "panel.csv")
+        doc["files"] = _file_digests(tmp)
+        # round-trip through JSON so the hash is of exactly what is stored
+        doc = json.loads(json.dumps(doc, default=_json_default))
+        doc["spec_hash"] = stable_hash(_hashed_fields(doc))
+        (tmp / "model.json").write_text(json.dumps(doc, indent=1))
     return folder
 
 
@@ -133,17 +159,22 @@ def _json_default(o: Any) -> Any:
 def read_meta(folder: Path) -> dict[str, Any]:
     """The validated ``model.json`` of a model folder."""
     folder = Path(folder)
+    recover_directory(folder)
     if not folder.is_dir():
         raise BadInputError(f"Model folder {folder} does not exist; run `regime fit` first.")
     path = folder / "model.json"
     try:
-        doc: dict[str, Any] = json.loads(path.read_text())
+        doc: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BadInputError(
             f"Model folder {folder} has no model.json; it is not a fitted model."
         ) from None
+    except PermissionError as exc:
+        raise BadInputError(f"Model file {path} cannot be read: {exc.strerror}.") from None
     except ValueError:
         raise BadInputError(f"Model folder {folder} has a corrupt model.json.") from None
+    if not isinstance(doc, dict):
+        raise BadInputError(f"Model folder {folder} has a corrupt model.json.")
     fmt = doc.get("format")
     if fmt != FORMAT_VERSION:
         raise BadInputError(
@@ -152,12 +183,13 @@ def read_meta(folder: Path) -> dict[str, Any]:
         )
     try:
         ok = stable_hash(_hashed_fields(doc)) == doc.get("spec_hash")
-    except KeyError:
+        ok = ok and _file_digests(folder) == doc["files"]
+    except (KeyError, OSError):
         ok = False
     if not ok:
         raise BadInputError(
-            f"Model folder {folder} fails its spec-hash check (edited, or written by another "
-            "version); refit it with `regime fit`."
+            f"Model folder {folder} fails its spec-hash check (its spec, diagnostics, layout "
+            "or files were edited, or another version wrote it); refit it with `regime fit`."
         )
     return doc
 
@@ -172,10 +204,43 @@ def load_model(folder: Path | str) -> Any:
             idata = az.from_netcdf(str(folder / "idata.nc"), engine="h5netcdf")
     except (OSError, ValueError) as exc:
         raise BadInputError(f"Model folder {folder} has an unreadable idata.nc ({exc}).") from None
+    try:
+        res = _restore(folder, doc, idata)
+    except BadInputError:
+        raise
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise BadInputError(
+            f"Model folder {folder} has an inconsistent model.json or idata.nc ({exc}); "
+            "refit it with `regime fit`."
+        ) from None
+    res.meta = doc
+    res.folder = folder
+    res.panel = _read_panel(folder, doc)
+    return res
+
+
+def _check_standardisation(folder: Path, layout: dict[str, Any]) -> None:
+    n = len(layout["tvtp_names"])
+    for key in ("tvtp_mean", "tvtp_sd"):
+        v = np.asarray(layout[key], dtype=float)
+        if v.shape != (n,) or not np.all(np.isfinite(v)):
+            raise BadInputError(
+                f"Model folder {folder} stores a TVTP standardisation layout.{key} of "
+                f"shape {v.shape} for {n} feature(s); refit it with `regime fit`."
+            )
+    if np.any(np.asarray(layout["tvtp_sd"], dtype=float) <= 0):
+        raise BadInputError(
+            f"Model folder {folder} stores a non-positive layout.tvtp_sd; refit it with "
+            "`regime fit`."
+        )
+
+
+def _restore(folder: Path, doc: dict[str, Any], idata: Any) -> Any:
     layout = doc["layout"]
     index = _index(layout["index"])
     y = idata.observed_data["y"].values
     if doc["kind"] == "markov":
+        _check_standardisation(folder, layout)
         cd = idata.constant_data
         data = MarkovData(
             endog=y,
@@ -203,9 +268,6 @@ def load_model(folder: Path | str) -> Any:
             classifier=clf,
         )
         res = ObservedResults(idata, model, doc.get("info") or {})
-    res.meta = doc
-    res.folder = folder
-    res.panel = _read_panel(folder, doc)
     return res
 
 

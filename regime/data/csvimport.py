@@ -16,14 +16,23 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from regime.data.base import SeriesData, SeriesMeta, is_monthly
+from regime.data.base import (
+    PLAUSIBLE,
+    SeriesData,
+    SeriesMeta,
+    implausible,
+    is_monthly,
+    series_kind,
+)
 from regime.errors import BadInputError
 
 DATE_HEADERS = {"date", "observation_date", "sasdate"}
@@ -53,16 +62,64 @@ def read_file(
         raise BadInputError(f"File {path} cannot be read: {exc.strerror}.") from None
     if raw[:2] == b"PK":
         text, inner = _unzip(raw, path)
-        return read_french_text(text, path, dataset=series_id or _dataset_from_name(inner), now=now)
-    text = raw.decode("utf-8-sig", errors="replace")
+        out = read_french_text(text, path, dataset=series_id or _dataset_from_name(inner), now=now)
+        return _checked(out, path)
+    text = _decode(raw)
     if not text.strip():
         raise BadInputError(f"File {path} is empty.")
     first = text.lstrip().splitlines()[0]
     if _is_french(text):
-        return read_french_text(text, path, dataset=series_id, now=now)
+        return _checked(read_french_text(text, path, dataset=series_id, now=now), path)
     if first.lower().startswith("sasdate"):
-        return read_fred_md_text(text, path, now=now)
-    return [read_fred_text(text, path, series_id=series_id, now=now)]
+        return _checked(read_fred_md_text(text, path, now=now), path)
+    return _checked([read_fred_text(text, path, series_id=series_id, now=now)], path)
+
+
+def _decode(raw: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252, never with replacement characters."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _checked(series: list[SeriesData], path: Path) -> list[SeriesData]:
+    """Reject ids that are not printable text and values implausible for the series' kind.
+
+    Returns the series with their kind (level, rate, return, unknown) stated in
+    the metadata, which decides how a later import may combine with them.
+    """
+    out = []
+    for s in series:
+        sid = s.meta.series_id
+        if not sid.isprintable() or "\ufffd" in sid:
+            raise BadInputError(f"File {path} names a series {sid!r} that is not printable text.")
+        bad = implausible(s)
+        if bad is not None:
+            lo, hi = PLAUSIBLE[series_kind(s.meta)]
+            raise BadInputError(
+                f"File {path} gives series {sid} an implausible value {bad[1]:g} at {bad[0]} "
+                f"(a {series_kind(s.meta)} series must lie in "
+                f"{'(' if lo == 0 else '['}{lo:g}, {hi:g}])."
+            )
+        out.append(SeriesData(s.values, replace(s.meta, kind=series_kind(s.meta))))
+    return out
+
+
+def _number(v: str, path: Path, where: str, sid: str) -> float:
+    """A finite float from a cell; anything else is one sentence naming the file and row."""
+    try:
+        x = float(v)
+    except ValueError:
+        raise BadInputError(
+            f"File {path} {where} has a non-numeric value {v!r} for {sid}."
+        ) from None
+    if not np.isfinite(x):
+        raise BadInputError(
+            f"File {path} {where} has a non-finite value {v!r} for {sid}; "
+            "write a missing value as '.' or leave it blank."
+        )
+    return x
 
 
 def _unzip(raw: bytes, path: Path) -> tuple[str, str]:
@@ -72,8 +129,10 @@ def _unzip(raw: bytes, path: Path) -> tuple[str, str]:
             if not names:
                 raise BadInputError(f"Zip file {path} holds no CSV file.")
             data = zf.read(names[0])
-    except zipfile.BadZipFile:
-        raise BadInputError(f"File {path} is not a valid zip archive.") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError):
+        raise BadInputError(
+            f"File {path} is not a valid zip archive (damaged or truncated)."
+        ) from None
     try:
         return data.decode("utf-8"), names[0]
     except UnicodeDecodeError:
@@ -142,12 +201,7 @@ def read_fred_text(
         if v in ("", "."):
             values.append(np.nan)
             continue
-        try:
-            values.append(float(v))
-        except ValueError:
-            raise BadInputError(
-                f"File {path} line {lineno} has a non-numeric value {v!r} for {sid}."
-            ) from None
+        values.append(_number(v, path, f"line {lineno}", sid))
     if not dates:
         raise BadInputError(f"File {path} has a header but no data rows.")
     idx = _parse_dates(dates, path, fmt=None)
@@ -217,9 +271,14 @@ def read_fred_md_text(text: str, path: Path, *, now: Callable[[], str] = _now) -
     out = []
     for col in frame.columns[1:]:
         vals = pd.to_numeric(frame[col], errors="coerce")
-        bad = frame[col].notna() & vals.isna()
+        bad = (frame[col].notna() & vals.isna()) | np.isinf(vals)
         if bad.any():
-            raise BadInputError(f"File {path} has a non-numeric value in column {col!r}.")
+            # line numbers: header is line 1, the frame keeps read_csv's row positions
+            line = int(frame.index[bad.to_numpy()][0]) + 2
+            raise BadInputError(
+                f"File {path} line {line} has a non-numeric or non-finite value "
+                f"{frame[col][bad].iloc[0]!r} in column {col!r}."
+            )
         out.append(
             _build(
                 idx,
@@ -317,12 +376,7 @@ def read_french_text(
         cols = [clean_french_column(h) for h in header]
         body = {}
         for j, c in enumerate(cols):
-            try:
-                body[c] = [float(r[j + 1]) for r in rows]
-            except ValueError:
-                raise BadInputError(
-                    f"File {path} has a non-numeric value in Ken French column {c!r}."
-                ) from None
+            body[c] = [_number(r[j + 1], path, f"row {r[0]}", c) for r in rows]
         frame = pd.DataFrame(body, index=pd.PeriodIndex(idx, freq="M"))
         name = dataset or _guess_dataset(cols) or _dataset_from_name(path.name)
         if not name:

@@ -9,6 +9,7 @@ month t-1), then transformed with causal transforms only.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,7 +176,7 @@ def build_panel(
         Build the panel as it could have been built at the end of this month:
         only values published by then (reference month + release lag <= as_of).
     """
-    cutoff = pd.Period(as_of, freq="M") if as_of is not None else None
+    cutoff = _month(as_of, "--as-of") if as_of is not None else None
     missing: dict[str, list[str]] = {}
     filled: dict[str, list[str]] = {}
     lags: dict[str, int] = {}
@@ -224,9 +225,24 @@ def build_panel(
     cols[D.REL_RETURN] = _relative_return(series, features, prepared, cutoff)
 
     # the panel ends at the last month every input reaches (after release lags)
-    ends = [s.dropna().index[-1] for s in (fed, cpi, usd, cols[D.REL_RETURN])]
-    end = min(ends)
+    inputs = {
+        "policy rate": fed,
+        "inflation": cpi,
+        "dollar": usd,
+        "relative return": cols[D.REL_RETURN],
+    }
+    for role, s in inputs.items():
+        if s.dropna().empty:
+            raise BadInputError(
+                f"The {role} series has no values"
+                + (f" published by --as-of {cutoff}." if cutoff is not None else ".")
+            )
+    end = min(s.dropna().index[-1] for s in inputs.values())
     start = pd.Period(data.start, freq="M")
+    if start > end:
+        raise BadInputError(
+            f"data.start {data.start} is after the last month every input reaches ({end})."
+        )
     index = pd.period_range(start, end, freq="M")
     frame = pd.DataFrame({k: v.reindex(index) for k, v in cols.items()}, index=index)
     frame.index.name = D.MONTH
@@ -251,6 +267,18 @@ def build_panel(
         as_of=str(cutoff) if cutoff is not None else None,
     )
     return Panel(frame, meta)
+
+
+def _month(value: str | pd.Period, what: str) -> pd.Period:
+    """A month from ``YYYY-MM`` (or a Period); bad input is one sentence naming ``what``."""
+    if isinstance(value, pd.Period):
+        return value.asfreq("M")
+    if not re.fullmatch(r"\d{4}-\d{2}", str(value).strip()):
+        raise BadInputError(f"{what} must be a month YYYY-MM, got {value!r}.")
+    try:
+        return pd.Period(str(value).strip(), freq="M")
+    except ValueError:
+        raise BadInputError(f"{what} must be a month YYYY-MM, got {value!r}.") from None
 
 
 def _relative_return(

@@ -98,6 +98,14 @@ class FlowSpec(Spec):
     december_friday: int = Field(2, ge=1, le=4)
     semiannual_from: date = date(2026, 12, 1)
 
+    @model_validator(mode="after")
+    def _ranges(self) -> FlowSpec:
+        for key in ("y_range", "multiplier_range", "permanent_range"):
+            lo, hi = getattr(self, key)
+            if lo > hi or lo < 0:
+                raise ValueError(f"{key} must be [low, high] with 0 <= low <= high, got {[lo, hi]}")
+        return self
+
     def params(self) -> FlowParams:
         from regime.flows.impact import GROSS_RECENT_USD_BN, GROSS_SEED_USD_BN
 
@@ -135,6 +143,17 @@ class ScenarioSpec(Spec):
     paths: PathsSpec = PathsSpec()
     flows: FlowSpec = FlowSpec()
 
+    @model_validator(mode="after")
+    def _fits_horizon(self) -> ScenarioSpec:
+        for var in ("fedfunds", "inflation", "dollar"):
+            path = getattr(self.paths, var)
+            if path.kind == "values" and path.values and len(path.values) > self.horizon:
+                raise ValueError(
+                    f"paths.{var}.values has {len(path.values)} months, longer than the "
+                    f"horizon of {self.horizon}"
+                )
+        return self
+
     @field_validator("start")
     @classmethod
     def _start(cls, v: str) -> str:
@@ -154,7 +173,7 @@ def load_scenarios(paths: list[Path]) -> list[ScenarioSpec]:
     """Scenarios from YAML files (one scenario per file, or a ``scenarios:`` list)."""
     out: list[ScenarioSpec] = []
     for p in paths:
-        raw = read_yaml(Path(p))
+        raw = read_yaml(Path(p), "Scenario file")
         if isinstance(raw, dict) and "scenarios" in raw:
             out.extend(validate(ScenarioFile, raw, f"Scenario file {p}").scenarios)
         else:

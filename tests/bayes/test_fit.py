@@ -179,3 +179,47 @@ def test_gmm_picks_k_by_bic_and_is_deterministic(rng: np.random.Generator) -> No
     assert min(a.bic, key=lambda k: a.bic[k]) == 2
     np.testing.assert_array_equal(a.predict(frame), b.predict(frame))
     assert a.means[0, 0] < a.means[1, 0]  # ordered by the first feature
+
+
+def _rehash(folder: Path, doc: dict) -> None:  # type: ignore[type-arg]
+    """Store ``doc`` with a valid hash, as a buggy writer (not a hand edit) would."""
+    from regime.bayes.io import _hashed_fields
+    from regime.config import stable_hash
+
+    doc["spec_hash"] = stable_hash(_hashed_fields(doc))
+    (folder / "model.json").write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("edit", ["gates", "tvtp_mean", "idata", "panel"])
+def test_integrity_hash_covers_diagnostics_layout_and_files(  # type: ignore[no-untyped-def]
+    tvtp_fit, tmp_path: Path, edit: str
+) -> None:
+    """Issue 10 item 8: faked gates, a shifted standardisation or an edited file are caught."""
+    res, _ = tvtp_fit
+    folder = save_model(res, tmp_path / "m")
+    load_model(folder)  # intact
+    doc = json.loads((folder / "model.json").read_text())
+    if edit == "gates":
+        doc["diagnostics"]["gates"] = dict.fromkeys(doc["diagnostics"]["gates"], True)
+        doc["diagnostics"]["max_rhat"] = 1.0
+    elif edit == "tvtp_mean":
+        doc["layout"]["tvtp_mean"] = [m + 1.0 for m in doc["layout"]["tvtp_mean"]]
+    if edit in ("gates", "tvtp_mean"):
+        (folder / "model.json").write_text(json.dumps(doc))
+    elif edit == "idata":
+        with open(folder / "idata.nc", "ab") as fh:
+            fh.write(b"\0")
+    else:
+        (folder / "panel.csv").write_text("month,rel_return\n2000-01,9\n")  # planted
+    with pytest.raises(BadInputError, match="spec-hash check"):
+        load_model(folder)
+
+
+def test_wrong_length_standardisation_is_one_sentence(tvtp_fit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    res, _ = tvtp_fit
+    folder = save_model(res, tmp_path / "m")
+    doc = json.loads((folder / "model.json").read_text())
+    doc["layout"]["tvtp_sd"] = doc["layout"]["tvtp_sd"][:-1]
+    _rehash(folder, doc)
+    with pytest.raises(BadInputError, match=r"layout\.tvtp_sd"):
+        load_model(folder)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import requests
@@ -62,7 +64,8 @@ def test_corrupt_entries_are_detected_never_used(cache: Cache, damage: str) -> N
 def test_no_temporary_files_left_behind(cache: Cache) -> None:
     cache.put(series())
     cache.put(series("CPIAUCSL"))
-    assert sorted(p.name for p in cache.directory.iterdir()) == [
+    # the lock file stays (it is how writers serialise), nothing else does
+    assert sorted(p.name for p in cache.directory.iterdir() if p.name != ".lock") == [
         "CPIAUCSL.csv",
         "CPIAUCSL.json",
         "FEDFUNDS.csv",
@@ -127,3 +130,66 @@ def test_network_down_with_cache_and_refresh_falls_back_with_warning(
     out = pull(spec, cache, refresh=True)
     assert out["FEDFUNDS"].meta.source == "file"
     assert "Using the cached copy" in caplog.text
+
+
+# --------------------------------------------------------------------------- issue 10 item 3
+
+
+def _bumped(s: SeriesData) -> SeriesData:
+    return SeriesData(s.values + 1.0, s.meta).finalized()
+
+
+def test_kill_before_the_metadata_commit_keeps_the_previous_entry(cache: Cache) -> None:
+    old = cache.put(series())
+    new = _bumped(series())
+    # what a kill after step 1 (staged data) leaves: the previous entry is intact
+    (cache.directory / f"FEDFUNDS.{new.meta.checksum[:16]}.csv").write_bytes(new.to_csv_bytes())
+    pd.testing.assert_series_equal(cache.get("FEDFUNDS").values, old.values)
+    assert cache.ids() == ["FEDFUNDS"]
+    cache.put(new)  # the next write removes the stray staging file
+    assert sorted(p.name for p in cache.directory.iterdir() if p.name != ".lock") == [
+        "FEDFUNDS.csv",
+        "FEDFUNDS.json",
+    ]
+
+
+def test_kill_after_the_metadata_commit_is_rolled_forward(cache: Cache) -> None:
+    import json
+
+    cache.put(series())
+    new = _bumped(series())
+    staged = cache.directory / f"FEDFUNDS.{new.meta.checksum[:16]}.csv"
+    staged.write_bytes(new.to_csv_bytes())
+    (cache.directory / "FEDFUNDS.json").write_text(json.dumps(new.meta.to_dict()))
+    pd.testing.assert_series_equal(cache.get("FEDFUNDS").values, new.values)
+    assert not staged.exists()
+
+
+def test_orphaned_data_is_reported_refetched_or_replaced(
+    cache: Cache, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's probe: a series CSV without its JSON after a SIGKILL."""
+    from regime.cli import main
+    from regime.pipeline import import_series
+
+    cache.put(series())
+    (cache.directory / "FEDFUNDS.json").unlink()
+    assert cache.ids() == ["FEDFUNDS"]  # data show no longer hides it
+    with pytest.raises(CacheCorruptError, match="no metadata"):
+        cache.get("FEDFUNDS")
+    with pytest.raises(CacheCorruptError, match="cannot be refetched with --offline"):
+        pull(keyless_spec(), cache, offline=True)
+    rc = main(["data", "panel", "--cache-dir", str(cache.directory)])
+    assert rc == 4 and "no metadata" in " ".join(capsys.readouterr().err.split())
+    import_series(cache, [_bumped(series())])  # re-import replaces it
+    assert cache.get("FEDFUNDS").values.iloc[0] == 1.0
+
+
+@responses.activate
+def test_orphan_is_refetched_online(cache: Cache) -> None:
+    cache.put(series())
+    (cache.directory / "FEDFUNDS.json").unlink()
+    responses.get(KEYLESS_URL, body="observation_date,FEDFUNDS\n2000-01-01,5.45\n")
+    out = pull(keyless_spec(), cache, session=requests.Session())
+    assert out["FEDFUNDS"].values.iloc[0] == 5.45
+    assert cache.get("FEDFUNDS").values.iloc[0] == 5.45
