@@ -23,6 +23,7 @@ from regime import pipeline
 from regime.config import Config, load_config
 from regime.data.csvimport import read_file
 from regime.errors import BadInputError, ModelCheckError, RegimeError
+from regime.progress import RichSteps, progress_columns
 
 app = typer.Typer(
     add_completion=False,
@@ -72,6 +73,11 @@ def _progress() -> Progress:
         console=err_console,
         transient=False,
     )
+
+
+def _steps_progress() -> Progress:
+    """One bar per long step (MAP search, sampling, regime paths, ...), with an ETA."""
+    return Progress(*progress_columns(), console=err_console, transient=False)
 
 
 # --------------------------------------------------------------------------- data
@@ -241,17 +247,19 @@ def fit(
     if panel.meta.synthetic:
         console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
     err_console.print(f"fitting {cfg.model.kind} model on {panel.meta.start}..{panel.meta.end}")
-    result, folder = pipeline.fit_and_save(
-        cfg,
-        panel,
-        name,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        seed=seed,
-        compare=compare,
-        progress=lambda m: err_console.print(f"  hold-out comparison: {m}"),
-    )
+    with _steps_progress() as prog:
+        result, folder = pipeline.fit_and_save(
+            cfg,
+            panel,
+            name,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            compare=compare,
+            progress=lambda m: prog.console.print(f"  hold-out comparison: {m}"),
+            steps=RichSteps(prog),
+        )
     _print_diagnostics(result.diagnostics.to_dict(), result.summary())
     console.print(f"saved {folder}")
     _gate(result.diagnostics.to_dict(), allow_unconverged or cfg.model.allow_unconverged)
@@ -466,11 +474,10 @@ def _run(
     import time
 
     t0 = time.perf_counter()
-    with err_console.status("starting") as status:
+    with _steps_progress() as prog:
 
         def say(msg: str) -> None:
-            status.update(f"{msg} ({time.perf_counter() - t0:.0f}s)")
-            err_console.print(f"  {msg}", highlight=False)
+            prog.console.print(f"  {msg} ({time.perf_counter() - t0:.0f}s)", highlight=False)
 
         path = pipeline.run_all(
             cfg,
@@ -482,6 +489,7 @@ def _run(
             scenario_files=scenarios,
             progress=say,
             cache_dir=cache_dir,
+            steps=RichSteps(prog),
         )
     from regime.bayes.io import read_meta
 

@@ -18,6 +18,7 @@ from regime.data.pull import pull
 from regime.data.sample import simulate_sample
 from regime.errors import BadInputError
 from regime.features.panel import Panel, build_panel
+from regime.progress import ProgressFn
 
 FRED_KEY_ENV = "FRED_API_KEY"
 
@@ -114,8 +115,13 @@ def fit_and_save(
     compare_draws: int = 300,
     progressbar: bool = True,
     progress: Callable[[str], None] | None = None,
+    steps: ProgressFn | None = None,
 ) -> tuple[Any, Path]:
-    """Fit the configured model, optionally the hold-out comparison, and save ``models/NAME``."""
+    """Fit the configured model, optionally the hold-out comparison, and save ``models/NAME``.
+
+    ``progress(message)`` hears each hold-out candidate's name; ``steps`` (see
+    :mod:`regime.progress`) the progress of every long step, with ETAs.
+    """
     from regime.bayes.api import fit_spec
     from regime.bayes.compare import holdout_comparison
     from regime.bayes.io import save_model
@@ -123,7 +129,14 @@ def fit_and_save(
     if not name or "/" in name or name.startswith("."):
         raise BadInputError(f"Model name {name!r} must be a plain folder name.")
     result = fit_spec(
-        panel, cfg.model, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar
+        panel,
+        cfg.model,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        progressbar=progressbar,
+        progress=steps,
     )
     table = None
     if compare and cfg.model.holdout_years > 0:
@@ -135,6 +148,7 @@ def fit_and_save(
             chains=2,
             seed=cfg.model.seed if seed is None else seed,
             progress=progress,
+            steps=steps,
         )
     folder = cfg.report.models_dir / name
     config = cfg.model_dump(mode="json", exclude={"data": {"fred": {"api_key"}}})
@@ -204,8 +218,13 @@ def run_all(
     samples: int | None = None,
     progress: Callable[[str], None] | None = None,
     cache_dir: Path | None = None,
+    steps: ProgressFn | None = None,
 ) -> Path:
-    """pull -> panel -> fit -> scenarios -> report; returns the report path."""
+    """pull -> panel -> fit -> scenarios -> report; returns the report path.
+
+    ``progress(message)`` hears each stage; ``steps`` (see :mod:`regime.progress`)
+    the progress of every long step.
+    """
     say = progress or (lambda m: None)
     say("data")
     if synthetic:
@@ -222,8 +241,13 @@ def run_all(
         compare=compare,
         compare_draws=compare_draws,
         progress=lambda m: say(f"hold-out comparison: {m}"),
+        steps=steps,
     )
     say("scenarios")
+    if steps is not None:
+        steps("scenarios", 0, 1)
     run_scenarios(cfg, name, scenario_files, samples=samples, seed=cfg.model.seed)
+    if steps is not None:
+        steps("scenarios", 1, 1)
     say("report")
     return make_report(cfg, name, seed=cfg.model.seed)

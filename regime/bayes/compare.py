@@ -29,6 +29,7 @@ from regime.bayes.switching import MarkovSwitching, regime_draws, stacked
 from regime.config import ModelSpec
 from regime.errors import BadInputError
 from regime.features.panel import Panel
+from regime.progress import ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +64,21 @@ def holdout_comparison(
     chains: int = 2,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    steps: ProgressFn | None = None,
 ) -> pd.DataFrame:
-    """Table of held-out log predictive density per model (higher is better)."""
+    """Table of held-out log predictive density per model (higher is better).
+
+    ``progress(name)`` hears the name of each candidate as its fit starts;
+    ``steps("hold-out comparison", done, total)`` counts the candidates done.
+    """
     years = spec.holdout_years if holdout_years is None else holdout_years
     if years <= 0:
         raise BadInputError("model.holdout_years must be positive for a hold-out comparison.")
     rows = []
-    for name, cand in [*candidates(spec).items(), ("constant-mean Student-t", None)]:
+    todo = [*candidates(spec).items(), ("constant-mean Student-t", None)]
+    for i, (name, cand) in enumerate(todo):
+        if steps is not None:
+            steps("hold-out comparison", i, len(todo))
         if progress is not None:
             progress(name)
         try:
@@ -87,6 +96,8 @@ def holdout_comparison(
                 "lpd_per_month": float(lpd.mean()),
             }
         )
+    if steps is not None:
+        steps("hold-out comparison", len(todo), len(todo))
     table = pd.DataFrame(rows).set_index("model")
     base = (
         float(table.loc["constant-mean Student-t", "lpd"])  # type: ignore[arg-type]
