@@ -275,6 +275,7 @@ def _sample_nutpie(
 ) -> Any:
     import arviz as az
     import nutpie
+    import xarray as xr
 
     seeds = chain_seeds(random_seed, chains)
     per_chain = tune + draws
@@ -316,10 +317,11 @@ def _sample_nutpie(
     tick(chains * per_chain)
     if chains == 1:
         return traces[0]
-    for c, tr in enumerate(traces):
-        for group in tr.groups():
-            tr[group] = tr[group].assign_coords(chain=[c])
-    return az.concat(*traces, dim="chain", inplace=False)
+    groups = {
+        g: xr.concat([tr[g] for tr in traces], dim="chain").assign_coords(chain=np.arange(chains))
+        for g in traces[0].groups()
+    }
+    return az.InferenceData(**groups)
 
 
 def nutpie_model(

@@ -126,7 +126,7 @@ def chains_serial_vs_parallel(repeat: int = 2) -> dict[str, Any]:
             t0 = time.perf_counter()
             idata = sample_posterior(model, mode.point, cores=cores, **kw)  # type: ignore[arg-type]
             times[cores].append(time.perf_counter() - t0)
-            draws[cores] = idata.posterior["sigma"].to_numpy()
+            draws[cores] = idata.posterior["log_sigma"].to_numpy()
     serial, parallel = min(times[1]), min(times[2])
     return {
         "serial_s": serial,
