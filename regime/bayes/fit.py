@@ -83,7 +83,7 @@ def _compiled(model: pm.Model) -> _Compiled:
     with warnings.catch_warnings():
         # numba's hint that np.dot on a transposed (non-contiguous) matrix could be faster
         warnings.simplefilter("ignore", NumbaPerformanceWarning)
-        grad_fn = model.logp_dlogp_function(ravel_inputs=True, mode="NUMBA")
+        grad_fn = model.logp_dlogp_function(initial_point=ip, ravel_inputs=True, mode="NUMBA")
         grad_fn.set_extra_values({})
         jit = _jitted(grad_fn)
         jit(x0.data)  # compile now, not in a worker thread or child process

@@ -120,12 +120,15 @@ def chains_serial_vs_parallel(repeat: int = 2) -> dict[str, Any]:
         "start_raveled": mode.raveled,
     }
     times: dict[int, list[float]] = {1: [], 2: []}
+    cpu: dict[int, list[float]] = {1: [], 2: []}  # CPU seconds: this process + its children
     draws: dict[int, np.ndarray] = {}
     for _ in range(repeat):
         for cores in (1, 2):
+            c0 = _cpu_s()
             t0 = time.perf_counter()
             idata = sample_posterior(model, mode.point, cores=cores, **kw)  # type: ignore[arg-type]
             times[cores].append(time.perf_counter() - t0)
+            cpu[cores].append(_cpu_s() - c0)
             draws[cores] = idata.posterior["log_sigma"].to_numpy()
     serial, parallel = min(times[1]), min(times[2])
     return {
@@ -135,7 +138,18 @@ def chains_serial_vs_parallel(repeat: int = 2) -> dict[str, Any]:
         "parallel_s_all": times[2],
         "speedup": serial / parallel,
         "identical_draws": bool(np.array_equal(draws[1], draws[2])),
+        # the same work either way; on a contended machine the wall times say less
+        "serial_cpu_s_all": cpu[1],
+        "parallel_cpu_s_all": cpu[2],
     }
+
+
+def _cpu_s() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def us_per_call(fn: Any, x: np.ndarray, n: int) -> float:
