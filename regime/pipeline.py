@@ -123,33 +123,66 @@ def fit_and_save(
     :mod:`regime.progress`) the progress of every long step, with ETAs.
     """
     from regime.bayes.api import fit_spec
-    from regime.bayes.compare import holdout_comparison
+    from regime.bayes.compare import candidates, holdout_comparison
     from regime.bayes.io import save_model
+    from regime.bayes.parallel import Background
+    from regime.errors import RegimeError
 
     if not name or "/" in name or name.startswith("."):
         raise BadInputError(f"Model name {name!r} must be a plain folder name.")
-    result = fit_spec(
-        panel,
-        cfg.model,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        seed=seed,
-        progressbar=progressbar,
-        progress=steps,
-    )
-    table = None
+    background = None
     if compare and cfg.model.holdout_years > 0:
-        table = holdout_comparison(
+        # The comparison runs in a forked process alongside the main fit: their
+        # compilations (single-threaded, most of a cold first run) overlap, and the
+        # cores stay busy between the main fit's steps. Same table as run after it.
+        n_fits = len(candidates(cfg.model)) + 1
+
+        def comparison(done: Callable[[int], None]) -> Any:
+            try:
+                return holdout_comparison(
+                    panel,
+                    cfg.model,
+                    draws=compare_draws,
+                    tune=compare_draws,
+                    chains=2,
+                    seed=cfg.model.seed if seed is None else seed,
+                    steps=lambda step, k, total: done(int(k)),
+                )
+            except RegimeError as exc:  # re-raised in this process, exit code intact
+                return exc
+
+        if progress is not None:
+            progress(f"{n_fits} fits, alongside the main fit")
+        background = Background(comparison)
+    main_steps = steps
+    if steps is not None and background is not None:
+        bg, report = background, steps
+
+        def main_steps(step: str, done: float, total: float) -> None:
+            report(step, done, total)
+            report("hold-out comparison", bg.done(), n_fits)
+
+    try:
+        result = fit_spec(
             panel,
             cfg.model,
-            draws=compare_draws,
-            tune=compare_draws,
-            chains=2,
-            seed=cfg.model.seed if seed is None else seed,
-            progress=progress,
-            steps=steps,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            progressbar=progressbar,
+            progress=main_steps,
         )
+    except BaseException:
+        if background is not None:
+            background.cancel()
+        raise
+    table = None
+    if background is not None:
+        tick = (lambda k: steps("hold-out comparison", k, n_fits)) if steps else None
+        table = background.result(on_progress=tick)
+        if isinstance(table, RegimeError):
+            raise table
     folder = cfg.report.models_dir / name
     config = cfg.model_dump(mode="json", exclude={"data": {"fred": {"api_key"}}})
     save_model(result, folder, config=config, panel=panel, comparison=table)

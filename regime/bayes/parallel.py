@@ -36,7 +36,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -111,7 +111,7 @@ def _run_tasks(
             writer.send_bytes(payload)
             writer.close()
 
-        proc = ctx.Process(target=child, daemon=True)
+        proc = ctx.Process(target=child, daemon=False)  # a task may start its own workers
         with warnings.catch_warnings():
             # Python >= 3.12 warns about forking a process with threads; ours are idle
             # (numba and nutpie start none outside a call) and the child execs nothing
@@ -144,3 +144,75 @@ def _run_tasks(
             proc.join()
             reader.close()
     return results
+
+
+class Background(Generic[T]):
+    """One task started now in a forked child, while this process goes on working.
+
+    :meth:`result` waits for it; :meth:`done` reads its progress at any time.
+    Without fork, the task runs in this process when :meth:`result` is called.
+    """
+
+    def __init__(self, task: Task[T]) -> None:
+        self._task = task
+        self._proc: Any = None
+        self._reader: Connection | None = None
+        if not can_fork():
+            return
+        ctx = mp.get_context("fork")
+        self._count = ctx.RawValue("q", 0)
+        reader, writer = ctx.Pipe(duplex=False)
+
+        def child() -> None:
+            def done(k: int) -> None:
+                self._count.value = k
+
+            from threadpoolctl import threadpool_limits
+
+            try:
+                with threadpool_limits(limits=1):
+                    value = task(done)
+                payload = pickle.dumps((True, value), protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException:  # reported to the parent, which raises
+                payload = pickle.dumps((False, traceback.format_exc()))
+            writer.send_bytes(payload)
+            writer.close()
+
+        proc = ctx.Process(target=child, daemon=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # see run_tasks
+            proc.start()
+        writer.close()
+        self._proc, self._reader = proc, reader
+
+    def done(self) -> int:
+        """Units of the task finished so far (0 until it runs, without fork)."""
+        return int(self._count.value) if self._proc is not None else 0
+
+    def result(self, on_progress: Callable[[int], None] | None = None, poll_s: float = 0.2) -> T:
+        if self._proc is None or self._reader is None:
+            return self._task(on_progress or (lambda k: None))
+        try:
+            while not wait([self._reader], timeout=poll_s):
+                if on_progress is not None:
+                    on_progress(self.done())
+            try:
+                ok, value = pickle.loads(self._reader.recv_bytes())
+            except EOFError:
+                ok, value = False, f"worker process exited with code {self._proc.exitcode}"
+            self._proc.join()
+        finally:
+            if self._proc.is_alive():
+                self._proc.terminate()
+                self._proc.join()
+            self._reader.close()
+        if not ok:
+            raise RuntimeError(f"background task failed:\n{value}")
+        if on_progress is not None:
+            on_progress(self.done())
+        return cast(T, value)
+
+    def cancel(self) -> None:
+        if self._proc is not None and self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join()

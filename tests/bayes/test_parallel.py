@@ -132,3 +132,20 @@ def test_fit_reports_every_step() -> None:
         "regime paths": (100, 100),
     }
     assert res.info["seconds_map"] > 0 and res.info["seconds_postprocess"] > 0
+
+
+def test_background_task_runs_alongside_and_returns() -> None:
+    from regime.bayes.parallel import Background
+
+    job = Background(_square(7))
+    seen: list[int] = []
+    assert job.result(on_progress=seen.append) == 49
+    assert seen[-1] == 3
+
+
+@needs_fork
+def test_background_task_error_is_raised() -> None:
+    from regime.bayes.parallel import Background
+
+    with pytest.raises(RuntimeError, match="boom"):
+        Background(_fail).result()
