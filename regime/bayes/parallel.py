@@ -44,6 +44,25 @@ T = TypeVar("T")
 Task = Callable[[Callable[[int], None]], T]
 
 
+def _in_child() -> None:
+    """First thing in a forked child: write straight to the inherited stdout/stderr.
+
+    A live Rich display in the parent (the CLI's progress bars) redirects them
+    through a console whose lock its refresh thread may have held at the fork;
+    that thread does not exist in the child, so printing through it could hang.
+    """
+    import logging
+
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    for name in (None, "regime"):
+        logger = logging.getLogger(name)
+        for i, handler in enumerate(logger.handlers):
+            if hasattr(handler, "console"):  # rich.logging.RichHandler
+                plain = logging.StreamHandler(sys.__stderr__)
+                plain.setLevel(handler.level)
+                logger.handlers[i] = plain
+
+
 def can_fork() -> bool:
     return sys.platform.startswith("linux") and "fork" in mp.get_all_start_methods()
 
@@ -101,6 +120,8 @@ def _run_tasks(
         reader, writer = ctx.Pipe(duplex=False)
 
         def child() -> None:
+            _in_child()
+
             def done(k: int) -> None:
                 shared[i] = k
 
@@ -164,6 +185,8 @@ class Background(Generic[T]):
         reader, writer = ctx.Pipe(duplex=False)
 
         def child() -> None:
+            _in_child()
+
             def done(k: int) -> None:
                 self._count.value = k
 
