@@ -4,6 +4,12 @@ nutpie (numba backend, low-rank modified mass matrix) by default; PyMC's NUTS
 as the fallback. All chains start at the best mode, so label switching across
 chains cannot come from the initialisation; a chain-agreement check still runs
 on the draws.
+
+The MAP search and the sampler share two NUMBA-mode functions compiled once
+per model (:func:`compile_model`). Each nutpie chain is its own
+``nutpie.sample`` call with its own seed; the chains run one per core in forked
+processes (:mod:`regime.bayes.parallel` says why processes), with draws
+identical to running them one after another.
 """
 
 from __future__ import annotations
