@@ -144,6 +144,37 @@ def chains_serial_vs_parallel(repeat: int = 2) -> dict[str, Any]:
     }
 
 
+def _spin(n: int = 5_000_000) -> int:
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def parallel_capacity(repeat: int = 3) -> float:
+    """What 2 processes gain over 1 on this machine right now: a pure-Python
+    CPU-bound control, two units of work serially vs in two forked processes.
+    About 2 on an idle 2-core machine, about 1 when other jobs hold a core; it
+    bounds ``chains_serial_vs_parallel.speedup`` measured in the same run."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    ratios = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        _spin()
+        _spin()
+        serial = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        procs = [ctx.Process(target=_spin) for _ in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        ratios.append(serial / (time.perf_counter() - t0))
+    return float(np.median(ratios))
+
+
 def _cpu_s() -> float:
     import resource
 
@@ -274,7 +305,9 @@ def main(out: Path | None = None, skip_baseline: bool = False) -> dict[str, obje
     fit_once(SEED + 1)  # warm the caches of this process's cache dirs
     sm = statsmodels_fit()
     warm = fit_once(SEED + 2)
+    capacity = parallel_capacity()
     chains = chains_serial_vs_parallel()
+    chains["machine_parallel_capacity"] = capacity  # same control after the chains, below
     result: dict[str, object] = {
         "k_regimes": K,
         "nobs": T,
@@ -288,6 +321,7 @@ def main(out: Path | None = None, skip_baseline: bool = False) -> dict[str, obje
         "warm_vs_statsmodels": warm["wall_s"] / sm["wall_s"],
         "chains_serial_vs_parallel": chains,
         "us_per_logp_grad_eval": per_eval_us(),
+        "machine_parallel_capacity_before_after_chains": [capacity, parallel_capacity()],
         "load_average_start_end": [list(load_start), list(os.getloadavg())],
         "targets": TARGETS,
     }
