@@ -28,6 +28,7 @@ from regime.config import Config, load_config
 from regime.data.cache import CacheCorruptError
 from regime.data.csvimport import read_file
 from regime.errors import BadInputError, ModelCheckError, RegimeError
+from regime.progress import RichSteps, progress_columns
 
 app = typer.Typer(
     add_completion=False,
@@ -83,6 +84,11 @@ def _progress() -> Progress:
         console=err_console,
         transient=False,
     )
+
+
+def _steps_progress() -> Progress:
+    """One bar per long step (MAP search, sampling, regime paths, ...), with an ETA."""
+    return Progress(*progress_columns(), console=err_console, transient=False)
 
 
 # --------------------------------------------------------------------------- data
@@ -270,18 +276,20 @@ def fit(
     if panel.meta.synthetic:
         console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
     err_console.print(f"fitting {cfg.model.kind} model on {panel.meta.start}..{panel.meta.end}")
-    result, folder = pipeline.fit_and_save(
-        cfg,
-        panel,
-        name,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        seed=seed,
-        compare=compare,
-        progress=lambda m: err_console.print(f"  hold-out comparison: {m}"),
-        interrupted=_INTERRUPT,
-    )
+    with _steps_progress() as prog:
+        result, folder = pipeline.fit_and_save(
+            cfg,
+            panel,
+            name,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            compare=compare,
+            progress=lambda m: prog.console.print(f"  hold-out comparison: {m}"),
+            interrupted=_INTERRUPT,
+            steps=RichSteps(prog),
+        )
     _print_diagnostics(
         result.diagnostics.to_dict(),
         result.summary(),
@@ -486,7 +494,7 @@ def demo(
     name: Annotated[str, typer.Option(help="Model / report name.")] = "demo",
     config: ConfigOpt = None,
 ) -> None:
-    """The whole pipeline offline on the synthetic sample (~2 min cold, ~50 s warm, 2 cores)."""
+    """The whole pipeline offline on the synthetic sample (~250 CPU-s cold, ~50 warm)."""
     cfg = _config(config)
     cfg = cfg.model_copy(
         update={"model": cfg.model.model_copy(update={"draws": DEMO_DRAWS, "tune": DEMO_DRAWS})}
@@ -504,7 +512,7 @@ def demo(
     )
 
 
-DEMO_DRAWS = 1000  # the standard 2 x 1000: 132 s with cold compile caches, 47 s warm
+DEMO_DRAWS = 1000  # the standard 2 x 1000: ~250 CPU-s with empty compile caches, ~50 warm
 DEMO_COMPARE_DRAWS = 300
 
 
@@ -523,11 +531,10 @@ def _run(
     import time
 
     t0 = time.perf_counter()
-    with err_console.status("starting") as status:
+    with _steps_progress() as prog:
 
         def say(msg: str) -> None:
-            status.update(f"{msg} ({time.perf_counter() - t0:.0f}s)")
-            err_console.print(f"  {msg}", highlight=False)
+            prog.console.print(f"  {msg} ({time.perf_counter() - t0:.0f}s)", highlight=False)
 
         path = pipeline.run_all(
             cfg,
@@ -540,6 +547,7 @@ def _run(
             progress=say,
             cache_dir=cache_dir,
             interrupted=_INTERRUPT,
+            steps=RichSteps(prog),
         )
     from regime.bayes.io import read_meta
 

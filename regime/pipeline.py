@@ -19,6 +19,7 @@ from regime.data.pull import pull
 from regime.data.sample import simulate_sample
 from regime.errors import BadInputError
 from regime.features.panel import Panel, build_panel
+from regime.progress import ProgressFn
 
 FRED_KEY_ENV = "FRED_API_KEY"
 
@@ -205,34 +206,78 @@ def fit_and_save(
     progressbar: bool = True,
     progress: Callable[[str], None] | None = None,
     interrupted: Callable[[], bool] | None = None,
+    steps: ProgressFn | None = None,
 ) -> tuple[Any, Path]:
     """Fit the configured model, optionally the hold-out comparison, and save ``models/NAME``.
 
-    ``interrupted`` is asked before saving: a sampler that caught Ctrl-C returns
-    partial draws, which must not replace a saved model.
+    ``progress(message)`` hears each hold-out candidate's name; ``steps`` (see
+    :mod:`regime.progress`) the progress of every long step, with ETAs. ``interrupted``
+    is asked before saving: a sampler that caught Ctrl-C returns partial draws, which
+    must not replace a saved model.
     """
     from regime.bayes.api import fit_spec
-    from regime.bayes.compare import holdout_comparison
+    from regime.bayes.compare import candidates, holdout_comparison
     from regime.bayes.io import save_model
+    from regime.bayes.parallel import Background
+    from regime.errors import RegimeError
 
     check_model_name(name)
     check_fit_overrides(cfg, draws=draws, tune=tune, chains=chains)
     check_holdout(cfg, panel, compare=compare)
     stop = interrupted or (lambda: False)
-    result = fit_spec(
-        panel, cfg.model, draws=draws, tune=tune, chains=chains, seed=seed, progressbar=progressbar
-    )
-    table = None
+    background = None
     if compare and cfg.model.holdout_years > 0:
-        table = holdout_comparison(
+        # The comparison runs in a forked process alongside the main fit: their
+        # compilations (single-threaded, most of a cold first run) overlap, and the
+        # cores stay busy between the main fit's steps. Same table as run after it.
+        n_fits = len(candidates(cfg.model)) + 1
+
+        def comparison(done: Callable[[int], None]) -> Any:
+            try:
+                return holdout_comparison(
+                    panel,
+                    cfg.model,
+                    draws=compare_draws,
+                    tune=compare_draws,
+                    chains=2,
+                    seed=cfg.model.seed if seed is None else seed,
+                    steps=lambda step, k, total: done(int(k)),
+                )
+            except RegimeError as exc:  # re-raised in this process, exit code intact
+                return exc
+
+        if progress is not None:
+            progress(f"{n_fits} fits, alongside the main fit")
+        background = Background(comparison)
+    main_steps = steps
+    if steps is not None and background is not None:
+        bg, report = background, steps
+
+        def main_steps(step: str, done: float, total: float) -> None:
+            report(step, done, total)
+            report("hold-out comparison", bg.done(), n_fits)
+
+    try:
+        result = fit_spec(
             panel,
             cfg.model,
-            draws=compare_draws,
-            tune=compare_draws,
-            chains=2,
-            seed=cfg.model.seed if seed is None else seed,
-            progress=progress,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            progressbar=progressbar,
+            progress=main_steps,
         )
+    except BaseException:
+        if background is not None:
+            background.cancel()
+        raise
+    table = None
+    if background is not None:
+        tick = (lambda k: steps("hold-out comparison", k, n_fits)) if steps else None
+        table = background.result(on_progress=tick)
+        if isinstance(table, RegimeError):
+            raise table
     if stop():
         raise KeyboardInterrupt
     folder = cfg.report.models_dir / name
@@ -330,8 +375,13 @@ def run_all(
     progress: Callable[[str], None] | None = None,
     cache_dir: Path | None = None,
     interrupted: Callable[[], bool] | None = None,
+    steps: ProgressFn | None = None,
 ) -> Path:
-    """pull -> panel -> fit -> scenarios -> report; returns the report path."""
+    """pull -> panel -> fit -> scenarios -> report; returns the report path.
+
+    ``progress(message)`` hears each stage; ``steps`` (see :mod:`regime.progress`)
+    the progress of every long step.
+    """
     say = progress or (lambda m: None)
     say("data")
     if synthetic:
@@ -349,8 +399,13 @@ def run_all(
         compare_draws=compare_draws,
         progress=lambda m: say(f"hold-out comparison: {m}"),
         interrupted=interrupted,
+        steps=steps,
     )
     say("scenarios")
+    if steps is not None:
+        steps("scenarios", 0, 1)
     run_scenarios(cfg, name, scenario_files, samples=samples, seed=cfg.model.seed)
+    if steps is not None:
+        steps("scenarios", 1, 1)
     say("report")
     return make_report(cfg, name, seed=cfg.model.seed)

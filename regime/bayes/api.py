@@ -15,6 +15,7 @@ from regime.bayes.switching import MarkovSwitching, MarkovSwitchingResults
 from regime.config import ModelSpec
 from regime.errors import BadInputError
 from regime.features.panel import Panel
+from regime.progress import ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,9 @@ def fit_spec(
     chains: int | None = None,
     seed: int | None = None,
     progressbar: bool = True,
+    progress: ProgressFn | None = None,
 ) -> FittedModel:
-    """Fit the model the spec describes on the panel."""
+    """Fit the model the spec describes on the panel (``progress``: see :mod:`regime.progress`)."""
     seed = spec.seed if seed is None else seed
     inputs = model_inputs(panel, spec, seed)
     kw: dict[str, Any] = {
@@ -96,6 +98,7 @@ def fit_spec(
         "sampler": spec.sampler,
         "target_accept": spec.target_accept,
         "progressbar": progressbar,
+        "progress": progress,
     }
     if spec.kind == "observed":
         assert inputs.labels is not None

@@ -4,15 +4,21 @@ nutpie (numba backend, low-rank modified mass matrix) by default; PyMC's NUTS
 as the fallback. All chains start at the best mode, so label switching across
 chains cannot come from the initialisation; a chain-agreement check still runs
 on the draws.
+
+The MAP search and the sampler share two NUMBA-mode functions compiled once
+per model (:func:`compile_model`). Each nutpie chain is its own
+``nutpie.sample`` call with its own seed; the chains run one per core in forked
+processes (:mod:`regime.bayes.parallel` says why processes), with draws
+identical to running them one after another.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,6 +29,10 @@ import pymc as pm
 from numba.core.errors import NumbaPerformanceWarning
 from pymc.blocking import DictToArrayBijection, RaveledVars
 from scipy import optimize
+
+from regime.bayes.parallel import available_cores, run_tasks
+from regime.config import N_STARTS
+from regime.progress import ProgressFn, Throttle, reporting
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +48,98 @@ class MapResult:
     raveled: np.ndarray | None = None  # the mode in the sampler's unconstrained space
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """The two NUMBA-mode functions a fit needs, compiled once per model object.
+
+    ``logp_dlogp(x)`` -> (log density, gradient) at the raveled unconstrained point;
+    ``values(*value_vars)`` -> every entry of ``model.unobserved_value_vars`` (free
+    variables constrained, deterministics), in ``names`` order. The MAP search and
+    the sampler share them (compiling each twice cost about a second per warm fit).
+    """
+
+    logp_dlogp: Callable[[np.ndarray], tuple[Any, Any]]
+    values: Callable[..., Any]
+    names: list[str]
+    info: Any  # point_map_info of the raveled vector
+    initial_point: dict[str, np.ndarray]  # model.initial_point() (compiles a function per call)
+
+
+_COMPILED: weakref.WeakKeyDictionary[pm.Model, _Compiled] = weakref.WeakKeyDictionary()
+
+
+def compile_model(model: pm.Model) -> None:
+    """Compile the functions :func:`multistart_map` and :func:`sample_posterior` share
+    (optional: they compile on first use; this lets a caller time the step)."""
+    _compiled(model)
+
+
+def _compiled(model: pm.Model) -> _Compiled:
+    """Compile (or fetch) the model's functions, in the calling thread.
+
+    PyTensor's configuration is process-global and compiling from nutpie's worker
+    threads races on it (it leaked NUMBA mode into the process); the compiled numba
+    functions themselves are thread-safe. Both are cached on disk by PyTensor and
+    numba, keyed by the graph, so a second process loads rather than compiles them.
+    """
+    hit = _COMPILED.get(model)
+    if hit is not None:
+        return hit
+    ip = model.initial_point()
+    x0 = DictToArrayBijection.map(ip)
+    with warnings.catch_warnings():
+        # numba's hint that np.dot on a transposed (non-contiguous) matrix could be faster
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        grad_fn = model.logp_dlogp_function(initial_point=ip, ravel_inputs=True, mode="NUMBA")
+        grad_fn.set_extra_values({})
+        jit = _jitted(grad_fn)
+        jit(x0.data)  # compile now, not in a worker thread or child process
+        outs = model.unobserved_value_vars
+        values = _jitted_multi(
+            model.compile_fn(
+                outs,
+                inputs=model.value_vars,
+                on_unused_input="ignore",
+                point_fn=False,
+                mode="NUMBA",
+            )
+        )
+        values(*[ip[v.name] for v in model.value_vars])
+    out = _Compiled(jit, values, [v.name for v in outs], x0.point_map_info, ip)
+    _COMPILED[model] = out
+    return out
+
+
 def multistart_map(
-    model: pm.Model, n_starts: int = 16, random_seed: int = 0, jitter: float = 1.5
+    model: pm.Model,
+    n_starts: int = N_STARTS,
+    random_seed: int = 0,
+    jitter: float = 1.5,
+    *,
+    workers: int | None = None,
+    progress: ProgressFn | None = None,
 ) -> MapResult:
     """Maximise the joint log density from ``n_starts`` points (one compiled function).
 
     Start 0 is the model's initial point; the others add N(0, jitter) noise in
     the unconstrained space. Optimiser: L-BFGS-B with the analytic gradient.
+
+    Cost: the search shares its compiled function with the sampler, runs with one
+    BLAS thread (:mod:`regime.bayes.parallel`) and each start takes about 60
+    gradient evaluations, so 16 starts cost about 0.1 s on the K=3, T=800
+    benchmark: a few percent of the fit, down from about a quarter (1.5 s, of
+    which 1 s compiled functions the sampler compiled again and the rest was
+    OpenBLAS threads spinning). On that benchmark a quarter of the jittered starts
+    end in modes 20-220 log units below the best. ``workers`` > 1 runs the starts in
+    forked processes (same result); the default is 1, as a fork's copy-on-write
+    costs more than the starts themselves.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(random_seed)
-    ip = model.initial_point(random_seed=random_seed)
+    comp = _compiled(model)
+    ip = comp.initial_point  # no random initvals in our models: the same for any seed
     x0 = DictToArrayBijection.map(ip)
-    # the same NUMBA-mode function the sampler uses: compiled once, cached on disk
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NumbaPerformanceWarning)
-        fn = model.logp_dlogp_function(ravel_inputs=True, mode="NUMBA")
-        fn.set_extra_values({})
-        jit = _jitted(fn)
-        jit(x0.data)
+    jit = comp.logp_dlogp
 
     def neg(x: np.ndarray) -> tuple[float, np.ndarray]:
         lp, g = jit(x)
@@ -64,24 +147,47 @@ def multistart_map(
             return 1e300, np.zeros_like(x)
         return -float(lp), -np.asarray(g, dtype=float)
 
+    starts = [
+        x0.data + (rng.normal(0.0, jitter, size=x0.data.shape) if s else 0.0)
+        for s in range(n_starts)
+    ]
+
+    def optimise(idx: list[int]) -> Callable[[Callable[[int], None]], list[tuple[float, Any]]]:
+        def task(done: Callable[[int], None]) -> list[tuple[float, Any]]:
+            out = []
+            for n, s in enumerate(idx):
+                with np.errstate(all="ignore"):
+                    res = optimize.minimize(
+                        neg, starts[s], jac=True, method="L-BFGS-B", options={"maxiter": 3000}
+                    )
+                f = float(res.fun) if np.isfinite(res.fun) and res.fun < 1e299 else np.nan
+                out.append((f, np.asarray(res.x)))
+                done(n + 1)
+            return out
+
+        return task
+
+    n_workers = max(1, min(workers or 1, n_starts))
+    chunks = [list(range(w, n_starts, n_workers)) for w in range(n_workers)]
+    tick = Throttle(progress, "MAP search", n_starts)
+    tick(0)
+    found = run_tasks([optimise(c) for c in chunks], n_workers, on_progress=tick)
+    by_start: dict[int, tuple[float, Any]] = {}
+    for c, part in zip(chunks, found, strict=True):
+        by_start.update(zip(c, part, strict=True))
     best_x, best_f, logps = None, np.inf, []
     for s in range(n_starts):
-        x = x0.data + (rng.normal(0.0, jitter, size=x0.data.shape) if s else 0.0)
-        with np.errstate(all="ignore"):
-            res = optimize.minimize(neg, x, jac=True, method="L-BFGS-B", options={"maxiter": 3000})
-        f = float(res.fun) if np.isfinite(res.fun) and res.fun < 1e299 else np.nan
+        f, x = by_start[s]
         logps.append(-f)
         if np.isfinite(f) and f < best_f:
-            best_f, best_x = f, res.x
+            best_f, best_x = f, x
+    tick(n_starts)
     if best_x is None:
         raise RuntimeError("every MAP start failed to find a finite log density")
     point = DictToArrayBijection.rmap(RaveledVars(best_x, x0.point_map_info))
     # untransformed values of the free variables, as pm.find_MAP derives them
-    outs = model.unobserved_value_vars
-    values = model.compile_fn(
-        outs, inputs=model.value_vars, on_unused_input="ignore", point_fn=True, mode="NUMBA"
-    )(point)
-    by_name = {v.name: np.asarray(x) for v, x in zip(outs, values, strict=True)}
+    values = comp.values(*[point[v.name] for v in model.value_vars])
+    by_name = {n: np.asarray(x) for n, x in zip(comp.names, values, strict=True)}
     constrained = {rv.name: by_name[rv.name] for rv in model.free_RVs}
     return MapResult(constrained, -best_f, logps, time.perf_counter() - t0, np.asarray(best_x))
 
@@ -99,6 +205,8 @@ def sample_posterior(
     var_names: list[str] | None = None,
     start_raveled: np.ndarray | None = None,
     target_accept: float = 0.9,
+    cores: int | None = None,
+    progress: ProgressFn | None = None,
 ) -> Any:
     """NUTS draws starting every chain at ``start`` (constrained values; ``start_raveled``
     is the same point in the unconstrained space, when the caller has it).
@@ -107,36 +215,41 @@ def sample_posterior(
     ridges where a regime is rarely visited, and the smaller steps remove the
     occasional divergence there (recovery study: 21/21 fits pass the gates at 0.9,
     19/21 at 0.85).
+
+    With nutpie, chain ``c`` is one ``nutpie.sample`` call with its own seed,
+    run on ``cores`` cores (default: all available, at most ``chains``) in
+    forked processes (see :mod:`regime.bayes.parallel` for why processes); the
+    draws are the same for any ``cores``. Progress goes to ``progress`` or, with
+    ``progressbar``, to a bar on stderr.
     """
-    cores = max(1, min(chains, os.cpu_count() or 1))
+    n_cores = max(1, min(chains, cores or available_cores()))
     if sampler == "nutpie":
         try:
-            import nutpie
+            import nutpie  # noqa: F401
         except ImportError:  # pragma: no cover - nutpie is a dependency
             log.warning("nutpie is not installed; falling back to PyMC's NUTS.")
         else:
-            compiled = nutpie_model(model, start, var_names, x_start=start_raveled)
-            return nutpie.sample(
-                compiled,
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                # one thread: the log density is a Python callable, so worker threads only
-                # queue on the GIL (measured: 2 threads run 2 chains 1.25x slower than 1)
-                cores=1,
-                seed=random_seed,
-                progress_bar=progressbar,
-                save_warmup=False,
-                low_rank_modified_mass_matrix=True,
-                target_accept=target_accept,
-            )
+            with reporting(progressbar, progress) as report:
+                return _sample_nutpie(
+                    model,
+                    start,
+                    draws=draws,
+                    tune=tune,
+                    chains=chains,
+                    random_seed=random_seed,
+                    var_names=var_names,
+                    start_raveled=start_raveled,
+                    target_accept=target_accept,
+                    cores=n_cores,
+                    progress=report,
+                )
     with model, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # pymc's own convergence chatter
         return pm.sample(
             draws=draws,
             tune=tune,
             chains=chains,
-            cores=cores,
+            cores=n_cores,
             random_seed=random_seed,
             initvals=dict(start),
             target_accept=target_accept,
@@ -146,52 +259,114 @@ def sample_posterior(
         )
 
 
+def chain_seeds(random_seed: int, chains: int) -> list[int]:
+    """One nutpie seed per chain, derived from ``random_seed``."""
+    state = np.random.SeedSequence(random_seed).generate_state(chains, dtype=np.uint32)
+    return [int(s) for s in state]
+
+
+def _sample_nutpie(
+    model: pm.Model,
+    start: dict[str, np.ndarray],
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    random_seed: int,
+    var_names: list[str] | None,
+    start_raveled: np.ndarray | None,
+    target_accept: float,
+    cores: int,
+    progress: ProgressFn | None,
+) -> Any:
+    import arviz as az
+    import nutpie
+    import xarray as xr
+
+    seeds = chain_seeds(random_seed, chains)
+    per_chain = tune + draws
+    # nutpie expands every draw, warm-up included: counting expansions is the progress
+    on_draw: list[Callable[[], None]] = [lambda: None]
+    compiled = nutpie_model(
+        model, start, var_names, x_start=start_raveled, on_draw=lambda: on_draw[0]()
+    )
+
+    def chain(c: int) -> Callable[[Callable[[int], None]], Any]:
+        def task(done: Callable[[int], None]) -> Any:
+            n = [0]
+
+            def drew() -> None:
+                n[0] += 1
+                done(n[0])
+
+            on_draw[0] = drew
+            idata = nutpie.sample(
+                compiled,
+                draws=draws,
+                tune=tune,
+                chains=1,
+                cores=1,
+                seed=seeds[c],
+                progress_bar=False,
+                save_warmup=False,
+                low_rank_modified_mass_matrix=True,
+                target_accept=target_accept,
+            )
+            done(per_chain)
+            return idata
+
+        return task
+
+    tick = Throttle(progress, "sampling", chains * per_chain)
+    tick(0)
+    traces = run_tasks([chain(c) for c in range(chains)], cores, on_progress=tick)
+    tick(chains * per_chain)
+    if chains == 1:
+        return traces[0]
+    groups = {
+        g: xr.concat([tr[g] for tr in traces], dim="chain").assign_coords(chain=np.arange(chains))
+        for g in traces[0].groups()
+    }
+    return az.InferenceData(**groups)
+
+
 def nutpie_model(
     model: pm.Model,
     start: dict[str, np.ndarray],
     var_names: list[str] | None = None,
     x_start: np.ndarray | None = None,
+    *,
+    on_draw: Callable[[], None] | None = None,
 ) -> Any:
     """A nutpie model over PyTensor functions compiled in NUMBA mode.
 
     ``nutpie.compile_pymc_model`` re-JITs the whole graph into one numba cfunc on
     every call (tens of seconds, never cached); PyTensor's NUMBA-mode functions
     are cached on disk, so a warm fit compiles in about a second. nutpie's
-    sampler calls them through its Python-function interface.
+    sampler calls them through its Python-function interface. ``on_draw()``,
+    when given, is called for every draw expanded (warm-up included).
     """
     from nutpie.compiled_pyfunc import from_pyfunc
 
-    ip = model.initial_point()
+    comp = _compiled(model)
+    ip = comp.initial_point
     if x_start is not None:
-        x0 = RaveledVars(
-            np.asarray(x_start, dtype=float), DictToArrayBijection.map(ip).point_map_info
-        )
+        x0 = RaveledVars(np.asarray(x_start, dtype=float), comp.info)
     else:
         transformed = _transformed_point(model, start)
         x0 = DictToArrayBijection.map({k: transformed.get(k, ip[k]) for k in ip})
     names = var_names or [rv.name for rv in model.free_RVs]
-    outs = [model[n] for n in names]
-    # Compile here, in the calling thread: PyTensor's configuration is process-global and
-    # compiling from nutpie's worker threads races on it (it leaked NUMBA mode into the
-    # process). The threads only get the compiled numba functions, which are thread-safe.
-    with warnings.catch_warnings():
-        # numba's hint that np.dot on a transposed (non-contiguous) matrix could be faster
-        warnings.simplefilter("ignore", NumbaPerformanceWarning)
-        expand_vars = model.replace_rvs_by_values(outs)
-        expand_fn = model.compile_fn(
-            expand_vars,
-            inputs=model.value_vars,
-            mode="NUMBA",
-            on_unused_input="ignore",
-            point_fn=False,
-        )
-        expand = _jitted_multi(expand_fn)
-        shapes = [tuple(np.shape(v)) for v in expand(*[ip[v.name] for v in model.value_vars])]
-        grad_fn = model.logp_dlogp_function(ravel_inputs=True, mode="NUMBA")
-        grad_fn.set_extra_values({})
-        jit = _jitted(grad_fn)
-        jit(x0.data)  # compile now, not in a worker thread
+    missing = [n for n in names if n not in comp.names]
+    if missing:
+        raise ValueError(f"nutpie_model: no such free variable or deterministic: {missing}")
+    pick = [comp.names.index(n) for n in names]
+    values = comp.values
+    shapes = [
+        tuple(np.shape(v)) for v in _select(values(*[ip[v.name] for v in model.value_vars]), pick)
+    ]
+    jit = comp.logp_dlogp
     info = x0.point_map_info
+    drew = on_draw or (lambda: None)
 
     def make_logp_fn() -> Any:
         def logp(x: np.ndarray, **_: Any) -> tuple[float, np.ndarray]:
@@ -202,8 +377,9 @@ def nutpie_model(
 
     def make_expand_fn(seed1: int, seed2: int, chain: int) -> Any:
         def run(x: np.ndarray, **_: Any) -> dict[str, np.ndarray]:
+            drew()
             point = DictToArrayBijection.rmap(RaveledVars(x, info))
-            vals = expand(*[point[v.name] for v in model.value_vars])
+            vals = _select(values(*[point[v.name] for v in model.value_vars]), pick)
             return {
                 n: np.asarray(v, dtype="float64", order="C").reshape(sh)
                 for n, v, sh in zip(names, vals, shapes, strict=True)
@@ -224,6 +400,11 @@ def nutpie_model(
         dims={n: d for n, d in dims.items() if d},
         make_initial_point_fn=lambda seed: x0.data.copy(),
     )
+
+
+def _select(values: Any, pick: list[int]) -> list[Any]:
+    vals = values if isinstance(values, list | tuple) else [values]
+    return [vals[i] for i in pick]
 
 
 def _jitted(fn: Any) -> Callable[[np.ndarray], tuple[Any, Any]]:

@@ -26,6 +26,7 @@ from regime import _dims as D
 from regime.bayes.diagnostics import Diagnostics, diagnose, summary_table
 from regime.bayes.fit import Sampler, multistart_map, sample_posterior
 from regime.errors import BadInputError
+from regime.progress import ProgressFn
 
 MIN_MONTHS_PER_LABEL = 3
 
@@ -154,10 +155,12 @@ class ObservedRegimes:
         progressbar: bool = True,
         n_starts: int = 4,
         target_accept: float = 0.9,
+        cores: int | None = None,
+        progress: ProgressFn | None = None,
     ) -> ObservedResults:
         t0 = time.perf_counter()
         model = self.build_model()
-        start = multistart_map(model, n_starts=n_starts, random_seed=random_seed)
+        start = multistart_map(model, n_starts=n_starts, random_seed=random_seed, progress=progress)
         names = ["mu0", "tau", "mu", "ls0", "tau_s", "sigma", "nu", "eps", "eta"] + (
             ["gamma"] if self.recon_effect != "none" else []
         )
@@ -173,6 +176,8 @@ class ObservedRegimes:
             var_names=names,
             start_raveled=start.raveled,
             target_accept=target_accept,
+            cores=cores,
+            progress=progress,
         )
         months = [str(i) for i in self.endog.index]
         groups = {

@@ -16,7 +16,13 @@ import xarray as xr
 
 from regime import _dims as D
 from regime.bayes.diagnostics import Diagnostics, diagnose, summary_table
-from regime.bayes.fit import MapResult, Sampler, multistart_map, sample_posterior
+from regime.bayes.fit import (
+    MapResult,
+    Sampler,
+    compile_model,
+    multistart_map,
+    sample_posterior,
+)
 from regime.bayes.hmm import filter_smooth_sample
 from regime.bayes.markov import (
     MarkovData,
@@ -27,7 +33,9 @@ from regime.bayes.markov import (
     prepare_data,
     transition_numpy,
 )
+from regime.config import N_STARTS
 from regime.errors import BadInputError
+from regime.progress import ProgressFn, Throttle, reporting
 
 log = logging.getLogger(__name__)
 
@@ -110,31 +118,47 @@ class MarkovSwitching:
         random_seed: int = 0,
         *,
         sampler: Sampler = "nutpie",
-        n_starts: int = 16,
+        n_starts: int = N_STARTS,
         progressbar: bool = True,
         target_accept: float = 0.9,
+        cores: int | None = None,
+        progress: ProgressFn | None = None,
     ) -> MarkovSwitchingResults:
-        """Posterior by NUTS from the best of ``n_starts`` MAP optimisations."""
+        """Posterior by NUTS from the best of ``n_starts`` MAP optimisations.
+
+        Chains run in parallel on ``cores`` cores (default: all available, see
+        :func:`regime.bayes.fit.sample_posterior`); the draws do not depend on
+        ``cores``. ``progress(step, done, total)`` receives the progress of the
+        MAP search, the sampling and the regime-path post-processing; without it,
+        ``progressbar`` draws a bar on stderr.
+        """
         t0 = time.perf_counter()
-        model = self.build_model()
-        mode: MapResult = multistart_map(model, n_starts=n_starts, random_seed=random_seed)
-        t_map = time.perf_counter()
-        idata = sample_posterior(
-            model,
-            mode.point,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            random_seed=random_seed,
-            sampler=sampler,
-            progressbar=progressbar,
-            var_names=[*public_names(self.data, self.spec), "log_sigma"],
-            start_raveled=mode.raveled,
-            target_accept=target_accept,
-        )
-        t_sample = time.perf_counter()
-        add_regime_draws(idata, self.data, self.spec, random_seed)
-        sensitivity = prior_sensitivity_rows(model, idata, self.data, self.spec, random_seed)
+        with reporting(progressbar, progress) as report:
+            model = self.build_model()
+            compile_model(model)
+            t_compile = time.perf_counter()
+            mode: MapResult = multistart_map(
+                model, n_starts=n_starts, random_seed=random_seed, progress=report
+            )
+            t_map = time.perf_counter()
+            idata = sample_posterior(
+                model,
+                mode.point,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                random_seed=random_seed,
+                sampler=sampler,
+                progressbar=False,
+                var_names=[*public_names(self.data, self.spec), "log_sigma"],
+                start_raveled=mode.raveled,
+                target_accept=target_accept,
+                cores=cores,
+                progress=report,
+            )
+            t_sample = time.perf_counter()
+            add_regime_draws(idata, self.data, self.spec, random_seed, progress=report)
+            sensitivity = prior_sensitivity_rows(model, idata, self.data, self.spec, random_seed)
         info = {
             "sampler": sampler,
             "draws": draws,
@@ -145,8 +169,11 @@ class MarkovSwitching:
             "n_starts": n_starts,
             "map_logp": mode.logp,
             "map_logps": mode.logps,
-            "seconds_map": t_map - t0,
+            "cores": cores,
+            "seconds_build_compile": t_compile - t0,
+            "seconds_map": t_map - t_compile,
             "seconds_sampling": t_sample - t_map,
+            "seconds_postprocess": time.perf_counter() - t_sample,
             "seconds_total": time.perf_counter() - t0,
             "prior_sensitivity": sensitivity,
         }
@@ -237,6 +264,7 @@ def regime_draws(
     spec: MarkovSpec,
     random_seed: int,
     endog: np.ndarray | None = None,
+    progress: ProgressFn | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-draw forward filtering / backward sampling (NumPy + numba)."""
     names = public_names(data, spec)
@@ -250,6 +278,8 @@ def regime_draws(
     paths = np.empty((n, len(y)), dtype=np.int8)
     ll = np.empty((n, len(y)))
     last = np.empty((n, k))
+    tick = Throttle(progress, "regime paths", n)
+    tick(0)
     for lo in range(0, n, CHUNK):
         part = {key: v[lo : lo + CHUNK] for key, v in post.items()}
         trans = np.ascontiguousarray(transition_numpy(part, data.tvtp, k))
@@ -262,6 +292,7 @@ def regime_draws(
         paths[lo : lo + CHUNK] = pth
         ll[lo : lo + CHUNK] = llc
         last[lo : lo + CHUNK] = lst
+        tick(min(n, lo + CHUNK))
     return {
         "filtered": filt / n,
         "smoothed": smooth / n,
@@ -271,9 +302,15 @@ def regime_draws(
     }
 
 
-def add_regime_draws(idata: Any, data: MarkovData, spec: MarkovSpec, random_seed: int) -> None:
+def add_regime_draws(
+    idata: Any,
+    data: MarkovData,
+    spec: MarkovSpec,
+    random_seed: int,
+    progress: ProgressFn | None = None,
+) -> None:
     """Store regime paths, filtered/smoothed probabilities and pointwise log-likelihood."""
-    out = regime_draws(idata, data, spec, random_seed)
+    out = regime_draws(idata, data, spec, random_seed, progress=progress)
     chains = idata.posterior.sizes["chain"]
     draws = idata.posterior.sizes["draw"]
     months = [str(i) for i in data.index]

@@ -157,7 +157,12 @@ def fit_and_summarise(
         prior_reference=reference,
     )
     res = mod.fit(
-        draws=draws, tune=draws, chains=chains, random_seed=seed, progressbar=False, n_starts=8
+        draws=draws,
+        tune=draws,
+        chains=chains,
+        random_seed=seed,
+        progressbar=False,
+        cores=1,  # one process per fit: the study runs fits side by side
     )
     summ = res.summary(hdi_prob=0.90)
     out: dict[str, Any] = {

@@ -1,12 +1,23 @@
 """Model benchmark: K=3, T=800 simulated, 2 chains x 1000 tune + 1000 draws.
 
 Run: ``python -m tests.benchmarks.bench_model [--out FILE] [--skip-baseline]``.
-Reports min bulk ESS, max R-hat, divergences, total fit wall time (MAP
-initialisation + compile + sampling) cold (fresh numba and PyTensor caches, in a
-subprocess) and warm, logp+gradient time per evaluation, and the same fit with
-the naive baseline (``pm.sample`` + ``pytensor.scan`` likelihood) measured in
-the same run. Targets: warm <= 20 s, cold <= 60 s, ESS >= 800, R-hat <= 1.01,
-0 divergences, <= 100 us per evaluation.
+Reports min bulk ESS, max R-hat, divergences, total fit wall time (compile +
+MAP search + sampling + regime paths) cold (fresh numba and PyTensor caches, in
+a subprocess) and warm, logp+gradient time per evaluation, and, measured in the
+same process:
+
+- statsmodels' ``MarkovRegression(...).fit(search_reps=16)`` on the same data
+  (the maximum-likelihood reference) and the ratio of our warm fit to it;
+- the same two chains (same seeds, identical draws) run serially (``cores=1``)
+  and in parallel (``cores=2``), and the ratio of the two sampling times;
+- the MAP search's share of the warm fit;
+- the naive baseline (``pm.sample`` + ``pytensor.scan`` likelihood).
+
+Targets: warm fit <= 2.5x statsmodels, parallel chains >= 1.7x faster than
+serial, ESS >= 800, R-hat <= 1.01, 0 divergences; also warm <= 20 s, cold <= 60 s,
+<= 100 us per evaluation. On a shared machine every absolute time is contended:
+the ratios compare figures measured in the same run (the load averages are
+recorded with them).
 """
 
 from __future__ import annotations
@@ -28,6 +39,8 @@ from tests.benchmarks._common import write_json
 
 K, T, SEED = 3, 800, 42
 TARGETS = {
+    "warm_vs_statsmodels": 2.5,
+    "parallel_chains_speedup": 1.7,
     "warm_s": 20.0,
     "cold_s": 60.0,
     "min_ess_bulk": 800,
@@ -62,9 +75,112 @@ def fit_once(seed: int) -> dict[str, float]:
         "min_ess_bulk": d.min_ess_bulk,
         "max_rhat": d.max_rhat,
         "divergences": d.divergences,
+        "seconds_build_compile": res.info["seconds_build_compile"],
         "seconds_map": res.info["seconds_map"],
         "seconds_sampling": res.info["seconds_sampling"],
+        "seconds_postprocess": res.info["seconds_postprocess"],
+        "map_share": res.info["seconds_map"] / wall,
     }
+
+
+def statsmodels_fit(repeat: int = 2) -> dict[str, float]:
+    """statsmodels' MLE with 16 random starting points (best of ``repeat`` runs)."""
+    import warnings
+
+    from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
+
+    y = simulate().to_numpy()
+    times, llf = [], float("nan")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter of the random starts
+            res = MarkovRegression(y, k_regimes=K, switching_variance=True).fit(search_reps=16)
+        times.append(time.perf_counter() - t0)
+        llf = float(res.llf)
+    return {"wall_s": min(times), "wall_s_all": times, "llf": llf}  # type: ignore[dict-item]
+
+
+def chains_serial_vs_parallel(repeat: int = 2) -> dict[str, Any]:
+    """The same two chains (same seeds) with ``cores=1`` and ``cores=2``, interleaved;
+    best of ``repeat`` sampling times each."""
+    from regime.bayes.fit import multistart_map, sample_posterior
+    from regime.bayes.switching import MarkovSwitching
+
+    model = MarkovSwitching(
+        simulate(), k_regimes=K, switching_variance=True, order_by="sigma"
+    ).build_model()
+    mode = multistart_map(model)
+    kw = {
+        "draws": 1000,
+        "tune": 1000,
+        "chains": 2,
+        "random_seed": SEED,
+        "progressbar": False,
+        "start_raveled": mode.raveled,
+    }
+    times: dict[int, list[float]] = {1: [], 2: []}
+    cpu: dict[int, list[float]] = {1: [], 2: []}  # CPU seconds: this process + its children
+    draws: dict[int, np.ndarray] = {}
+    for _ in range(repeat):
+        for cores in (1, 2):
+            c0 = _cpu_s()
+            t0 = time.perf_counter()
+            idata = sample_posterior(model, mode.point, cores=cores, **kw)  # type: ignore[arg-type]
+            times[cores].append(time.perf_counter() - t0)
+            cpu[cores].append(_cpu_s() - c0)
+            draws[cores] = idata.posterior["log_sigma"].to_numpy()
+    serial, parallel = min(times[1]), min(times[2])
+    return {
+        "serial_s": serial,
+        "parallel_s": parallel,
+        "serial_s_all": times[1],
+        "parallel_s_all": times[2],
+        "speedup": serial / parallel,
+        "identical_draws": bool(np.array_equal(draws[1], draws[2])),
+        # the same work either way; on a contended machine the wall times say less
+        "serial_cpu_s_all": cpu[1],
+        "parallel_cpu_s_all": cpu[2],
+    }
+
+
+def _spin(n: int = 5_000_000) -> int:
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def parallel_capacity(repeat: int = 3) -> float:
+    """What 2 processes gain over 1 on this machine right now: a pure-Python
+    CPU-bound control, two units of work serially vs in two forked processes.
+    About 2 on an idle 2-core machine, about 1 when other jobs hold a core; it
+    bounds ``chains_serial_vs_parallel.speedup`` measured in the same run."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    ratios = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        _spin()
+        _spin()
+        serial = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        procs = [ctx.Process(target=_spin) for _ in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        ratios.append(serial / (time.perf_counter() - t0))
+    return float(np.median(ratios))
+
+
+def _cpu_s() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def us_per_call(fn: Any, x: np.ndarray, n: int) -> float:
@@ -177,12 +293,21 @@ def main(out: Path | None = None, skip_baseline: bool = False) -> dict[str, obje
         return {}
     with tempfile.TemporaryDirectory() as tmp:  # empty numba and PyTensor caches
         t0 = time.perf_counter()
+        # base_compiledir, not compiledir: PyTensor keeps its numba cache of compiled graphs
+        # in base_compiledir/numba, which a fresh compiledir alone leaves warm
         cold = run_child(
-            "fit", NUMBA_CACHE_DIR=f"{tmp}/numba", PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor"
+            "fit",
+            NUMBA_CACHE_DIR=f"{tmp}/numba",
+            PYTENSOR_FLAGS=f"base_compiledir={tmp}/pytensor",
         )
         cold_total = time.perf_counter() - t0
+    load_start = os.getloadavg()
     fit_once(SEED + 1)  # warm the caches of this process's cache dirs
+    sm = statsmodels_fit()
     warm = fit_once(SEED + 2)
+    capacity = parallel_capacity()
+    chains = chains_serial_vs_parallel()
+    chains["machine_parallel_capacity"] = capacity  # same control after the chains, below
     result: dict[str, object] = {
         "k_regimes": K,
         "nobs": T,
@@ -192,7 +317,12 @@ def main(out: Path | None = None, skip_baseline: bool = False) -> dict[str, obje
         "cold": cold,
         "cold_process_s": cold_total,
         "warm": warm,
+        "statsmodels_search_reps16": sm,
+        "warm_vs_statsmodels": warm["wall_s"] / sm["wall_s"],
+        "chains_serial_vs_parallel": chains,
         "us_per_logp_grad_eval": per_eval_us(),
+        "machine_parallel_capacity_before_after_chains": [capacity, parallel_capacity()],
+        "load_average_start_end": [list(load_start), list(os.getloadavg())],
         "targets": TARGETS,
     }
     write_json("model", result, out)  # the main figures survive a slow baseline
@@ -213,7 +343,9 @@ def main(out: Path | None = None, skip_baseline: bool = False) -> dict[str, obje
                 BASELINE_TIMEOUT_S / (2 * BASELINE_DRAWS) / per_iter
             )
     result["meets_targets"] = bool(
-        warm["wall_s"] <= TARGETS["warm_s"]
+        result["warm_vs_statsmodels"] <= TARGETS["warm_vs_statsmodels"]  # type: ignore[operator]
+        and chains["speedup"] >= TARGETS["parallel_chains_speedup"]
+        and warm["wall_s"] <= TARGETS["warm_s"]
         and cold["wall_s"] <= TARGETS["cold_s"]
         and warm["min_ess_bulk"] >= TARGETS["min_ess_bulk"]
         and warm["max_rhat"] <= TARGETS["max_rhat"]
