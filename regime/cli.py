@@ -412,34 +412,43 @@ def scenario_cmd(
     console.print(f"wrote {out}/scenarios.nc, summary.csv, fan.csv")
 
 
+# Terminal width below which the scenario table drops its ES, macro and flow columns
+# (still in summary.csv), so that whole scenario names fit in 80 columns.
+WIDE_TABLE = 110
+
+
 def _print_scenarios(table: Any, synthetic: bool) -> None:
     if synthetic:
         console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
     horizon = max(int(c.split("_")[1][:-1]) for c in table.columns if c.startswith("median_"))
+    wide = console.width >= WIDE_TABLE
     t = Table(title=f"cumulative small-minus-large return at {horizon} months (%)")
-    for c in (
-        "scenario",
-        "median",
-        "90% interval",
-        "P(outperform)",
-        "ES 5%",
-        "macro",
-        "flows",
-        "plausibility %",
-    ):
-        t.add_column(c, justify="right" if c != "scenario" else "left")
-    for name, r in table.iterrows():
-        t.add_row(
-            str(name),
-            f"{r[f'median_{horizon}m']:.2f}",
-            f"[{r[f'q05_{horizon}m']:.1f}, {r[f'q95_{horizon}m']:.1f}]",
-            f"{r['p_outperform']:.2f}",
-            f"{r['expected_shortfall_5']:.2f}",
-            f"{r['macro_contribution']:.2f}",
-            f"{r['flow_contribution']:.2f}",
-            f"{r['plausibility_pct']:.1f}" + (" [red]implausible[/]" if r["implausible"] else ""),
+    longest = max((len(str(n)) for n in table.index), default=8)
+    t.add_column("scenario", justify="left", no_wrap=True, min_width=longest)
+    cols: list[tuple[str, Any]] = [
+        ("median", lambda r: f"{r[f'median_{horizon}m']:.2f}"),
+        ("90% interval", lambda r: f"[{r[f'q05_{horizon}m']:.1f}, {r[f'q95_{horizon}m']:.1f}]"),
+        ("P(out)", lambda r: f"{r['p_outperform']:.2f}"),
+    ]
+    if wide:
+        cols += [
+            ("ES 5%", lambda r: f"{r['expected_shortfall_5']:.2f}"),
+            ("macro", lambda r: f"{r['macro_contribution']:.2f}"),
+            ("flows", lambda r: f"{r['flow_contribution']:.2f}"),
+        ]
+    cols.append(
+        (
+            "plaus. %",
+            lambda r: f"{r['plausibility_pct']:.1f}" + (" [red]!![/]" if r["implausible"] else ""),
         )
+    )
+    for c, _ in cols:
+        t.add_column(c, justify="right", no_wrap=True)
+    for name, r in table.iterrows():
+        t.add_row(str(name), *(fmt(r) for _, fmt in cols))
     console.print(t)
+    if not wide:
+        console.print("ES 5%, macro and flow contributions: summary.csv", highlight=False)
     for name, r in table.iterrows():
         if r["implausible"]:
             err_console.print(

@@ -85,3 +85,35 @@ def test_pull_with_key_from_env_never_prints_it(
     for f in cache_dir.iterdir():
         assert key not in f.read_text()
     assert Cache(cache_dir).get("FEDFUNDS").meta.source == "fred-api"
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_scenario_table_shows_whole_names_at_80_columns(monkeypatch, columns: int) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+    from rich.console import Console
+
+    from regime import cli
+
+    names = ["baseline", "inflation_reacceleration", "replay_2022_hikes", "cut75_usd_down5_soft"]
+    row = {
+        "median_12m": -1.23,
+        "q05_12m": -25.4,
+        "q95_12m": 24.9,
+        "p_outperform": 0.47,
+        "expected_shortfall_5": -31.2,
+        "macro_contribution": -0.5,
+        "flow_contribution": 0.3,
+        "plausibility_pct": 97.1,
+        "implausible": False,
+    }
+    table = pd.DataFrame([row] * len(names), index=pd.Index(names, name="scenario"))
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = Console(record=True)  # reads COLUMNS, as the CLI's console does
+    assert out.width == columns
+    monkeypatch.setattr(cli, "console", out)
+    cli._print_scenarios(table, synthetic=False)
+    text = out.export_text()
+    assert max(len(line) for line in text.splitlines()) <= columns
+    for name in names:
+        assert name in text, (name, text)
+    assert ("┃ macro" in text) == (columns >= cli.WIDE_TABLE)  # the header cell
