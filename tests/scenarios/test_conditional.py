@@ -74,7 +74,7 @@ def test_k1_matches_closed_form_gaussian_conditional() -> None:
 
 
 def _k1_zscores(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    n, p, horizon, n_s = 3, 2, 4, 20000
+    n, horizon, n_s = 3, 4, 20000
     rng = np.random.default_rng(5)
     c = np.array([0.1, -0.2, 0.3])
     a = np.stack([0.4 * np.eye(n) + 0.05 * rng.normal(size=(n, n)), 0.1 * np.eye(n)])
