@@ -423,32 +423,34 @@ def _smc_regimes(
             paths[:, h - 1] = s_prev
             continue
         sel = rows.month == h
+        if not sel.any():  # no constraint this month: regime from the prior, propagate it
+            k_new = _categorical(prior, rng)
+            f, g, q = f_all[idx, k_new], g_all[idx, k_new], q_all[idx, k_new]
+            mean = np.einsum("sij,sj->si", f, mean) + g
+            cov = f @ cov @ np.swapaxes(f, -1, -2) + q
+            s_prev = k_new
+            paths[:, h - 1] = s_prev
+            continue
         rr, v, dn = state[sel], rows.value[sel], rows.noise[sel]
         f, g, q = f_all[idx], g_all[idx], q_all[idx]  # (N, K, ...)
         mp = np.einsum("skij,sj->ski", f, mean) + g
         pp = f @ cov[:, None] @ np.swapaxes(f, -1, -2) + q
-        if sel.any():
-            s_cov = rr @ pp @ rr.T + np.diag(dn)  # (N, K, m, m)
-            innov = v - mp @ rr.T  # (N, K, m)
-            lc = np.linalg.cholesky(s_cov)
-            sol = np.linalg.solve(lc, innov[..., None])[..., 0]
-            ll = -0.5 * (sol**2).sum(-1) - np.log(np.einsum("skii->ski", lc)).sum(-1)
-            ll = ll - 0.5 * sel.sum() * np.log(2 * np.pi)
-        else:
-            ll = np.zeros(prior.shape)
+        s_cov = rr @ pp @ rr.T + np.diag(dn)  # (N, K, m, m)
+        innov = v - mp @ rr.T  # (N, K, m)
+        lc = np.linalg.cholesky(s_cov)
+        sol = np.linalg.solve(lc, innov[..., None])[..., 0]
+        ll = -0.5 * (sol**2).sum(-1) - np.log(np.einsum("skii->ski", lc)).sum(-1)
+        ll = ll - 0.5 * sel.sum() * np.log(2 * np.pi)
         with np.errstate(divide="ignore"):
             lw = np.log(prior) + ll
         inc = special.logsumexp(lw, axis=1)
         k_new = _categorical(np.exp(lw - inc[:, None]), rng)
         mp_k, pp_k = mp[ar, k_new], pp[ar, k_new]
-        if sel.any():
-            s_k = s_cov[ar, k_new]
-            gain = np.linalg.solve(s_k, rr @ pp_k).transpose(0, 2, 1)  # (N, d, m)
-            mean = mp_k + np.einsum("sdm,sm->sd", gain, innov[ar, k_new])
-            cov = pp_k - gain @ s_k @ gain.transpose(0, 2, 1)
-            cov = 0.5 * (cov + cov.transpose(0, 2, 1))
-        else:
-            mean, cov = mp_k, pp_k
+        s_k = s_cov[ar, k_new]
+        gain = np.linalg.solve(s_k, rr @ pp_k).transpose(0, 2, 1)  # (N, d, m)
+        mean = mp_k + np.einsum("sdm,sm->sd", gain, innov[ar, k_new])
+        cov = pp_k - gain @ s_k @ gain.transpose(0, 2, 1)
+        cov = 0.5 * (cov + cov.transpose(0, 2, 1))
         s_prev = k_new
         paths[:, h - 1] = s_prev
         wn = np.exp(logw - special.logsumexp(logw))

@@ -235,3 +235,50 @@ def test_k1_matches_statsmodels_ols_on_real_macro_block(raw_dir: Path, tmp_path:
     z_arr = np.abs(np.asarray(z))
     print(f"peer: n={len(z_arr)} max|z|={z_arr.max():.3f} mean|z|={z_arr.mean():.3f}")
     assert z_arr.max() < 2.0
+
+
+# ------------------------------------------------------------------------ recovery (slow)
+
+NOMINAL = 0.90
+# 10 datasets x 25 scalar parameters (n=3: const 6, coef 9, resid_sd 6, p 4) = 250
+# intervals: binomial sd of the coverage ~0.019, so a calibrated sampler lands in
+# [0.83, 0.96] with probability > 0.99 (the parameters of one fit are correlated,
+# which widens this somewhat)
+COVERAGE_BAND = (0.83, 0.96)
+MIN_PASS_RATE = 0.95
+N_DATASETS = 10
+
+
+@pytest.mark.slow
+def test_var_interval_coverage_and_gates() -> None:
+    rng = np.random.default_rng(20261122)
+    hits: list[bool] = []
+    passed = 0
+    for i in range(N_DATASETS):
+        tr = var_sim.truth(rng, n=3)
+        x, _ = var_sim.simulate(rng, tr, 400 + 50 * (i % 5))
+        res = MarkovSwitchingVAR(x, k_regimes=2, order=1).fit(
+            draws=1000, tune=1000, chains=2, random_seed=int(rng.integers(1e6)), progressbar=False
+        )
+        passed += res.diagnostics.passed
+        if not res.diagnostics.passed:
+            print(f"dataset {i}: " + "; ".join(res.diagnostics.failures()))
+        post = res.idata.posterior
+        cov = tr.chol @ np.swapaxes(tr.chol, -1, -2)
+        truths = {
+            "const": tr.const,
+            "coef": tr.coef,
+            "resid_sd": np.sqrt(np.einsum("kii->ki", cov)),
+            "p": tr.p,
+        }
+        for name, true in truths.items():
+            v = post[name].values.reshape(-1, *true.shape)
+            lo, hi = np.quantile(v, [(1 - NOMINAL) / 2, (1 + NOMINAL) / 2], axis=0)
+            hits += list(np.ravel((lo <= true) & (true <= hi)))
+    coverage = float(np.mean(hits))
+    rate = passed / N_DATASETS
+    print(
+        f"recovery: coverage {coverage:.3f} over {len(hits)} intervals; gates {passed}/{N_DATASETS}"
+    )
+    assert COVERAGE_BAND[0] <= coverage <= COVERAGE_BAND[1]
+    assert rate >= MIN_PASS_RATE
