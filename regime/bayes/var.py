@@ -24,11 +24,14 @@ multivariate normal log densities.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numba
@@ -744,6 +747,8 @@ class MarkovSwitchingVARResults:
             for i in range(len(names)):
                 for j in range(i + 1, len(names)):
                     row[f"corr_{names[i]}_{names[j]}"] = float(corr[i, j])
+            for v, b in self._return_betas(k).items():
+                row[f"beta_{v}"] = b
             row["expected_duration_months"] = float(dur.iloc[k])
             row["share"] = float(wk.mean())
             dom = wk > DOMINANT
@@ -751,6 +756,50 @@ class MarkovSwitchingVARResults:
             row["dominated"] = _spans(self.data.index, dom)
             rows.append(row)
         return pd.DataFrame(rows, index=pd.Index(range(self.k_regimes), name=D.REGIME))
+
+    def _return_betas(self, k: int) -> dict[str, float]:
+        """Posterior mean of regime k's contemporaneous betas of ``rel_return`` on the other
+        variables, Sigma_ym Sigma_mm^-1 (% per unit of each variable); {} without it."""
+        names = self.data.names
+        if D.REL_RETURN not in names:
+            return {}
+        j = names.index(D.REL_RETURN)
+        rest = [i for i in range(len(names)) if i != j]
+        cov = self._raw()["cov"][:, k]
+        s_mm = cov[:, rest][:, :, rest]
+        s_ym = cov[:, j, rest]
+        beta = np.linalg.solve(s_mm, s_ym[..., None])[..., 0].mean(axis=0)
+        return {names[i]: float(b) for i, b in zip(rest, beta, strict=True)}
+
+    # ------------------------------------------------------------------ save / load
+
+    def save(self, folder: Any) -> Path:
+        """Write ``posterior.nc`` and ``var.json`` (spec, data, integrity hash) to ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta: dict[str, Any] = {
+            "kind": self.kind,
+            "spec": self.spec_dict(),
+            "data": _data_dict(self.data),
+            "info": {k: v for k, v in self.info.items() if isinstance(v, (int, float, str))},
+        }
+        meta["hash"] = _digest(meta["spec"], meta["data"])
+        self.idata.to_netcdf(str(folder / "posterior.nc"))
+        (folder / "var.json").write_text(json.dumps(meta, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, folder: Any) -> MarkovSwitchingVARResults:
+        """Read a folder written by :meth:`save`; a changed spec or data raises."""
+        import arviz as az
+
+        folder = Path(folder)
+        meta = json.loads((folder / "var.json").read_text())
+        if meta.get("hash") != _digest(meta["spec"], meta["data"]):
+            raise BadInputError(f"{folder / 'var.json'} does not match its integrity hash.")
+        idata = az.from_netcdf(str(folder / "posterior.nc"))
+        spec = VARSpec(**meta["spec"])
+        return cls(idata, _data_from_dict(meta["data"]), spec, meta.get("info"))
 
     # ------------------------------------------------------------------ scenarios
 
@@ -763,9 +812,10 @@ class MarkovSwitchingVARResults:
     ) -> VARDraws:
         """Posterior draws for forecasting (see :class:`regime.scenarios.conditional.VARDraws`).
 
-        ``tvtp_future`` (horizon, n_z) are the *raw* transition features of the
-        forecast months 1..horizon-1 ... and 0: row h-1 drives the move into
-        month h; default: the last observed features held.
+        ``n_samples`` posterior draws picked at random (with replacement only when
+        there are fewer draws). ``tvtp_future`` (horizon, n_z): the *raw* transition
+        features, row h-1 for forecast month h-1 (row 0 = the last observed month),
+        which drives the move into month h; default: the last observed row held.
         """
         from regime.scenarios.conditional import VARDraws
 
@@ -837,6 +887,46 @@ class MarkovSwitchingVARResults:
 
     def spec_dict(self) -> dict[str, Any]:
         return asdict(self.spec)
+
+
+def _data_dict(d: VARData) -> dict[str, Any]:
+    return {
+        "x": d.x.tolist(),
+        "index": [str(i) for i in d.index],
+        "names": list(d.names),
+        "p": d.p,
+        "tvtp": d.tvtp.tolist(),
+        "tvtp_names": list(d.tvtp_names),
+        "tvtp_mean": d.tvtp_mean.tolist(),
+        "tvtp_sd": d.tvtp_sd.tolist(),
+    }
+
+
+def _data_from_dict(m: dict[str, Any]) -> VARData:
+    idx: pd.Index
+    try:
+        idx = pd.PeriodIndex(m["index"], freq="M")
+    except (ValueError, TypeError):
+        idx = pd.Index(m["index"])
+    x = np.asarray(m["x"], dtype=float)
+    p = int(m["p"])
+    tv = np.asarray(m["tvtp"], dtype=float).reshape(x.shape[0] - p, -1)
+    mean, sd = np.asarray(m["tvtp_mean"], dtype=float), np.asarray(m["tvtp_sd"], dtype=float)
+    d = prepare_var_data(pd.DataFrame(x, columns=m["names"]), p)
+    fields = {
+        **d.__dict__,
+        "index": idx,
+        "tvtp": tv,
+        "tvtp_names": tuple(m["tvtp_names"]),
+        "tvtp_mean": mean,
+        "tvtp_sd": sd,
+    }
+    return VARData(**fields)
+
+
+def _digest(spec: dict[str, Any], data: dict[str, Any]) -> str:
+    blob = json.dumps({"spec": spec, "data": data}, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
 
 
 def _spans(index: pd.Index, mask: np.ndarray) -> str:

@@ -176,6 +176,22 @@ def test_results_describe_and_simulate_from_known_truth(rng: np.random.Generator
     assert 0 < st.probability < 0.5
 
 
+def test_save_load_round_trip(rng: np.random.Generator, tmp_path: Path) -> None:
+    res, _, _ = _fake_results(rng, draws=20)
+    res.save(tmp_path / "m")
+    back = MarkovSwitchingVARResults.load(tmp_path / "m")
+    assert back.kind == "var" and back.spec == res.spec
+    assert list(back.data.index) == list(res.data.index)
+    pd.testing.assert_frame_equal(back.describe_regimes(), res.describe_regimes())
+    a = res.simulate(horizon=3, n_samples=200, seed=1)
+    b = back.simulate(horizon=3, n_samples=200, seed=1)
+    np.testing.assert_allclose(a.paths, b.paths)
+    meta = (tmp_path / "m" / "var.json").read_text().replace('"order": 1', '"order": 2')
+    (tmp_path / "m" / "var.json").write_text(meta)
+    with pytest.raises(BadInputError, match="integrity"):
+        MarkovSwitchingVARResults.load(tmp_path / "m")
+
+
 def test_macro_block_units() -> None:
     idx = pd.period_range("2000-01", periods=4, freq="M")
     frame = pd.DataFrame(
