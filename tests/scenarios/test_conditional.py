@@ -113,6 +113,11 @@ def _k1_zscores(seed: int) -> tuple[np.ndarray, np.ndarray]:
     sd = np.sqrt(np.clip(np.diag(cov_c), 0, None))
     free = sd > 1e-8
     assert fc.ess_min == pytest.approx(n_s)
+    # one parameter set, one regime: the SMC evidence is the exact Gaussian density of v
+    from scipy import stats
+
+    dens = stats.multivariate_normal.logpdf(v, rows @ mean, s)
+    assert fc.log_evidence == pytest.approx(dens, abs=1e-8)
     z_mean = (x.mean(0) - m_c)[free] / (sd[free] / np.sqrt(n_s))
     emp = np.cov(x.T)
     se = np.sqrt((np.outer(sd, sd) ** 2 + cov_c**2) / n_s)
