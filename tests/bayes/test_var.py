@@ -291,6 +291,12 @@ def test_var_interval_coverage_and_gates() -> None:
             v = post[name].values.reshape(-1, *true.shape)
             lo, hi = np.quantile(v, [(1 - NOMINAL) / 2, (1 + NOMINAL) / 2], axis=0)
             hits += list(np.ravel((lo <= true) & (true <= hi)))
+        secs = res.info["seconds_total"]
+        print(
+            f"dataset {i}: gates {res.diagnostics.passed}, {secs:.0f} s, "
+            f"running coverage {np.mean(hits):.3f}",
+            flush=True,
+        )
     coverage = float(np.mean(hits))
     rate = passed / N_DATASETS
     print(
