@@ -41,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numba
 import numpy as np
 import pandas as pd
 from scipy import special, stats
@@ -343,9 +344,21 @@ def _impulse(a: np.ndarray, lc: np.ndarray) -> np.ndarray:
     m = np.zeros((n_s, horizon, n, horizon * n))
     for h in range(horizon):
         m[:, h, :, h * n : (h + 1) * n] = lc[:, h]
+        w = h * n  # shocks after month h do not move x_h
         for lag in range(1, min(p, h) + 1):
-            m[:, h] += np.einsum("sij,sjk->sik", a[:, h, lag - 1], m[:, h - lag])
+            m[:, h, :, :w] += a[:, h, lag - 1] @ m[:, h - lag, :, :w]
     return m.reshape(n_s, horizon * n, horizon * n)
+
+
+def _rows_times(rows: _Rows, mm: np.ndarray, horizon: int, n: int) -> np.ndarray:
+    """C @ M for constraint rows that select a month's value or a running sum: (N, m, Hn)."""
+    m4 = mm.reshape(mm.shape[0], horizon, n, -1)
+    out = np.empty((mm.shape[0], rows.m, mm.shape[-1]))
+    csum = np.cumsum(m4, axis=1) if rows.cum.any() else m4
+    for r in range(rows.m):
+        src = csum if rows.cum[r] else m4
+        out[:, r] = src[:, rows.month[r] - 1, rows.var[r]]
+    return out
 
 
 def _sample_regimes(
@@ -406,16 +419,14 @@ def _smc_regimes(
     mean = np.zeros((n_s, d))
     mean[:, : n * p] = np.ravel(draws.history[:p])
     cov = np.zeros((n_s, d, d))
-    state = np.zeros((rows.m, d), dtype=float)
-    for r in range(rows.m):
-        state[r, (n * p if rows.cum[r] else 0) + rows.var[r]] = 1.0
+    # state index of each constraint row: x_h[j] (change) or cum_h[j] (cumulative)
+    state_pos = np.where(rows.cum, n * p, 0) + rows.var
     last = int(rows.month.max()) if rows.m else 0
     s_prev = _categorical(draws.initial[idx], rng)
     paths = np.empty((n_s, horizon), dtype=np.int64)
     ess = np.full(horizon, float(n_s))
     logw = np.zeros(n_s)
     log_ev = 0.0
-    ar = np.arange(n_s)
     for h in range(1, horizon + 1):
         prior = draws.transition[idx, h - 1, s_prev]  # (N, K)
         if h > last:
@@ -431,26 +442,21 @@ def _smc_regimes(
             s_prev = k_new
             paths[:, h - 1] = s_prev
             continue
-        rr, v, dn = state[sel], rows.value[sel], rows.noise[sel]
-        f, g, q = f_all[idx], g_all[idx], q_all[idx]  # (N, K, ...)
-        mp = np.einsum("skij,sj->ski", f, mean) + g
-        pp = f @ cov[:, None] @ np.swapaxes(f, -1, -2) + q
-        s_cov = rr @ pp @ rr.T + np.diag(dn)  # (N, K, m, m)
-        innov = v - mp @ rr.T  # (N, K, m)
-        lc = np.linalg.cholesky(s_cov)
-        sol = np.linalg.solve(lc, innov[..., None])[..., 0]
-        ll = -0.5 * (sol**2).sum(-1) - np.log(np.einsum("skii->ski", lc)).sum(-1)
-        ll = ll - 0.5 * sel.sum() * np.log(2 * np.pi)
-        with np.errstate(divide="ignore"):
-            lw = np.log(prior) + ll
-        inc = special.logsumexp(lw, axis=1)
-        k_new = _categorical(np.exp(lw - inc[:, None]), rng)
-        mp_k, pp_k = mp[ar, k_new], pp[ar, k_new]
-        s_k = s_cov[ar, k_new]
-        gain = np.linalg.solve(s_k, rr @ pp_k).transpose(0, 2, 1)  # (N, d, m)
-        mean = mp_k + np.einsum("sdm,sm->sd", gain, innov[ar, k_new])
-        cov = pp_k - gain @ s_k @ gain.transpose(0, 2, 1)
-        cov = 0.5 * (cov + cov.transpose(0, 2, 1))
+        pos = np.ascontiguousarray(state_pos[sel])
+        v, dn = np.ascontiguousarray(rows.value[sel]), np.ascontiguousarray(rows.noise[sel])
+        k_new, inc, mean, cov = _kalman_smc_step(
+            f_all,
+            g_all,
+            q_all,
+            idx,
+            mean,
+            cov,
+            np.ascontiguousarray(prior),
+            pos,
+            v,
+            dn,
+            rng.random(n_s),
+        )
         s_prev = k_new
         paths[:, h - 1] = s_prev
         wn = np.exp(logw - special.logsumexp(logw))
@@ -464,6 +470,122 @@ def _smc_regimes(
             paths = paths[pick]
             logw = np.zeros(n_s)
     return paths, idx, ess, log_ev
+
+
+@numba.njit(cache=True)
+def _kalman_smc_step(
+    f_all: np.ndarray,
+    g_all: np.ndarray,
+    q_all: np.ndarray,
+    idx: np.ndarray,
+    mean: np.ndarray,
+    cov: np.ndarray,
+    prior: np.ndarray,
+    pos: np.ndarray,
+    v: np.ndarray,
+    dn: np.ndarray,
+    u: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One fully adapted SMC month for every particle (Kalman predict + update).
+
+    For particle i with draw ``idx[i]``, state mean (d,) and cov (d, d): predict under
+    each regime k, evaluate log N(v; mean_k[pos], P_k[pos, pos] + diag(dn)), draw k
+    with probability proportional to prior[i, k] x density (using ``u[i]``), update.
+    Returns the regimes (N,), log incremental weights (N,), updated means and covs.
+    """
+    n_s, d = mean.shape
+    k_reg = f_all.shape[1]
+    m = pos.shape[0]
+    k_new = np.empty(n_s, dtype=np.int64)
+    inc = np.empty(n_s)
+    mean_out = np.empty_like(mean)
+    cov_out = np.empty_like(cov)
+    mps = np.empty((k_reg, d))
+    pps = np.empty((k_reg, d, d))
+    lw = np.empty(k_reg)
+    tmp = np.empty((d, d))
+    log2pi = np.log(2.0 * np.pi)
+    for i in range(n_s):
+        j = idx[i]
+        for r in range(k_reg):
+            f = f_all[j, r]
+            for a in range(d):
+                acc = g_all[j, r, a]
+                for b in range(d):
+                    acc += f[a, b] * mean[i, b]
+                mps[r, a] = acc
+            for a in range(d):  # tmp = F P
+                for b in range(d):
+                    acc = 0.0
+                    for c in range(d):
+                        acc += f[a, c] * cov[i, c, b]
+                    tmp[a, b] = acc
+            for a in range(d):  # P_pred = F P F' + Q
+                for b in range(d):
+                    acc = q_all[j, r, a, b]
+                    for c in range(d):
+                        acc += tmp[a, c] * f[b, c]
+                    pps[r, a, b] = acc
+            if prior[i, r] <= 0.0:
+                lw[r] = -np.inf
+                continue
+            s_mat = np.empty((m, m))
+            innov = np.empty(m)
+            for a in range(m):
+                innov[a] = v[a] - mps[r, pos[a]]
+                for b in range(m):
+                    s_mat[a, b] = pps[r, pos[a], pos[b]]
+                s_mat[a, a] += dn[a]
+            chol = np.linalg.cholesky(s_mat)
+            ll = -0.5 * m * log2pi
+            sol = np.empty(m)
+            for a in range(m):
+                acc = innov[a]
+                for b in range(a):
+                    acc -= chol[a, b] * sol[b]
+                sol[a] = acc / chol[a, a]
+                ll += -0.5 * sol[a] * sol[a] - np.log(chol[a, a])
+            lw[r] = np.log(prior[i, r]) + ll
+        mx = lw.max()
+        tot = 0.0
+        for r in range(k_reg):
+            tot += np.exp(lw[r] - mx)
+        inc[i] = mx + np.log(tot)
+        c_k = k_reg - 1
+        acc = 0.0
+        for r in range(k_reg):
+            acc += np.exp(lw[r] - mx) / tot
+            if u[i] < acc:
+                c_k = r
+                break
+        k_new[i] = c_k
+        # update with the drawn regime: gain = P[:, pos] S^-1
+        pp = pps[c_k]
+        s_mat = np.empty((m, m))
+        innov = np.empty(m)
+        for a in range(m):
+            innov[a] = v[a] - mps[c_k, pos[a]]
+            for b in range(m):
+                s_mat[a, b] = pp[pos[a], pos[b]]
+            s_mat[a, a] += dn[a]
+        ph = np.empty((m, d))
+        for a in range(m):
+            for b in range(d):
+                ph[a, b] = pp[pos[a], b]
+        sinv_ph = np.linalg.solve(s_mat, ph)  # (m, d) = S^-1 P[pos, :]
+        for a in range(d):
+            acc = mps[c_k, a]
+            for b in range(m):
+                acc += sinv_ph[b, a] * innov[b]
+            mean_out[i, a] = acc
+        for a in range(d):
+            for b in range(a, d):
+                acc = pp[a, b]
+                for c in range(m):
+                    acc -= ph[c, a] * sinv_ph[c, b]
+                cov_out[i, a, b] = acc
+                cov_out[i, b, a] = acc
+    return k_new, inc, mean_out, cov_out
 
 
 def _ess(w: np.ndarray) -> float:
@@ -510,7 +632,7 @@ def conditional_forecast(
     x = _propagate(c, a, lc, draws.history, eps)
     if rows.m:
         mm = _impulse(a, lc)
-        cm = rows.c @ mm  # (N, m, Hn)
+        cm = _rows_times(rows, mm, horizon, n)  # C M: (N, m, Hn)
         s_cov = cm @ cm.transpose(0, 2, 1) + np.diag(rows.noise)
         e = eta_draw * np.sqrt(rows.noise)
         resid = rows.value - x.reshape(n_s, -1) @ rows.c.T - e
