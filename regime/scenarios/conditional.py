@@ -39,7 +39,7 @@ paths the model rarely produces.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numba
 import numpy as np
@@ -172,6 +172,28 @@ class ConditionalForecast:
     def regime_probabilities(self) -> np.ndarray:
         """(H, K) share of samples in each regime per forecast month."""
         return np.stack([(self.regimes == k).mean(axis=0) for k in range(self.k_regimes)], 1)
+
+    def to_dataset(self) -> Any:
+        """``xarray.Dataset`` with ``value`` and ``cumulative`` (sample, month, variable),
+        ``regime`` (sample, month) and ``ess`` (month); months 1..H."""
+        import xarray as xr
+
+        coords = {
+            "sample": np.arange(self.n_samples),
+            "month": np.arange(1, self.horizon + 1),
+            "variable": list(self.names),
+        }
+        dims3 = ("sample", "month", "variable")
+        return xr.Dataset(
+            {
+                "value": (dims3, self.paths),
+                "cumulative": (dims3, self.cumulative),
+                "regime": (("sample", "month"), self.regimes),
+                "ess": (("month",), self.ess),
+            },
+            coords=coords,
+            attrs={"log_evidence": self.log_evidence, "n_unique": self.n_unique},
+        )
 
     def variable(self, name: str, cumulative: bool = True) -> np.ndarray:
         """(N, H) samples of one variable."""

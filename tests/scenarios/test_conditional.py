@@ -228,6 +228,9 @@ def test_hold_freezes_a_variable_and_baseline_is_reproducible() -> None:
     a = conditional_forecast(d, [], 6, seed=4)
     b = conditional_forecast(d, [], 6, seed=4)
     np.testing.assert_array_equal(a.paths, b.paths)
+    ds = fc.to_dataset()
+    assert dict(ds["value"].sizes) == {"sample": 2000, "month": 6, "variable": 2}
+    np.testing.assert_allclose(ds["cumulative"].sel(variable="v1"), 0.0, atol=1e-9)
 
 
 def test_reverse_stress_hits_the_loss_and_agrees_with_monte_carlo() -> None:
