@@ -5,6 +5,11 @@ Run: ``python -m tests.benchmarks.bench_var [--out FILE]``. The fit is run twice
 this process: the first compiles (PyTensor/numba caches of this process's cache
 dirs), the second is the warm figure. Targets: warm <= 60 s, min bulk ESS >= 400,
 R-hat <= 1.01, no divergences; scenarios <= 5 s for all ten.
+
+Measured 2026-11-22 on the shared 2-core box at load average ~7 (other fits running):
+warm fit 75 s (MAP 34 s, sampling 38 s), min bulk ESS 1886, max R-hat 1.006,
+0 divergences; ten scenarios 5.7 s, per-scenario min ESS 627-4000 of 4000.
+logp + gradient: 0.17 ms per evaluation (31 ms with PyTensor's SolveTriangular).
 """
 
 from __future__ import annotations
