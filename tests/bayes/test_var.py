@@ -263,6 +263,9 @@ NOMINAL = 0.90
 COVERAGE_BAND = (0.83, 0.96)
 MIN_PASS_RATE = 0.95
 N_DATASETS = 10
+# Measured once (2026-11-22, 2 chains x 1000 + 1000, loaded 2-core box): coverage 0.876
+# over 250 intervals (in band) but gates 9/10: dataset 6 had max R-hat 1.011. Not yet
+# re-run with 4 chains (the fit's default, as in test_recovery.py); open.
 
 
 @pytest.mark.slow
