@@ -1,0 +1,309 @@
+"""Regime-switching VAR: exactness vs the NumPy reference, gradients, results, peer, recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+
+from regime.bayes.var import (
+    MarkovSwitchingVAR,
+    MarkovSwitchingVARResults,
+    log_emission_numpy,
+    macro_block,
+    raw_parameters,
+)
+from regime.errors import BadInputError
+from regime.regimes.var_reference import lag_matrix, var_hamilton, var_log_emission
+from tests.bayes import var_sim
+
+EXACT = 1e-8  # the acceptance tolerance for log-likelihood agreement
+FD_RTOL = 1e-5  # central differences, h = 1e-6, on O(1) unconstrained coordinates
+
+
+def _frame(rng: np.random.Generator, nobs: int, n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        rng.normal(size=(nobs, n)) * [0.3, 0.2, 1.5, 3.0][:n], columns=list("abcd")[:n]
+    )
+
+
+def _model_pieces(mod: MarkovSwitchingVAR, rng: np.random.Generator):  # type: ignore[no-untyped-def]
+    model = mod.build_model()
+    names = ["loglike", "c_z", "A_z", "L_z"]
+    k = mod.k_regimes
+    tv = mod.data.tvtp.shape[1] > 0
+    if k > 1:
+        names.append("a" if tv else "p")
+        if tv:
+            names.append("b")
+    f = model.compile_fn(
+        [model[n] for n in names], inputs=model.value_vars, on_unused_input="ignore"
+    )
+    ip = model.initial_point()
+    point = {key: v + rng.normal(0.0, 0.3, size=np.shape(v)) for key, v in ip.items()}
+    return model, point, dict(zip(names, f(point), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("k", "order", "switching", "tvtp"),
+    [(1, 1, False, False), (2, 2, False, False), (2, 1, True, True), (3, 3, True, False)],
+)
+def test_loglike_matches_numpy_reference(
+    rng: np.random.Generator, k: int, order: int, switching: bool, tvtp: bool
+) -> None:
+    x = _frame(rng, 90, 3)
+    z = pd.DataFrame({"z": rng.normal(size=90)}) if tvtp else None
+    mod = MarkovSwitchingVAR(
+        x, k_regimes=k, order=order, exog_tvtp=z, switching_coefs=switching, order_by="a"
+    )
+    _, _, val = _model_pieces(mod, rng)
+    d = mod.data
+    if k == 1:
+        trans = np.ones((1, 1))
+    elif tvtp:
+        logits = val["a"][None] + np.einsum("tz,ijz->tij", d.tvtp[:-1], val["b"])
+        trans = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    else:
+        trans = val["p"]
+    ref = var_hamilton(d.z[d.p :], lag_matrix(d.z, d.p), val["c_z"], val["A_z"], val["L_z"], trans)
+    assert abs(float(val["loglike"]) - ref.loglike) < EXACT
+
+
+def test_raw_unit_emissions_match_reference(rng: np.random.Generator) -> None:
+    mod = MarkovSwitchingVAR(_frame(rng, 80, 3), k_regimes=2, order=2, order_by="a")
+    _, _, val = _model_pieces(mod, rng)
+    raw = raw_parameters({k: val[k][None] for k in ("c_z", "A_z", "L_z")}, mod.data, 2)
+    ours = log_emission_numpy(raw, mod.data)[0]
+    d = mod.data
+    ref = var_log_emission(d.endog, d.lagged, raw["const"][0], raw["coef"][0], raw["chol"][0])
+    np.testing.assert_allclose(ours, ref, atol=1e-9)
+    # raw-unit density = standardized density - sum(log sd) (change of variables)
+    ref_z = var_log_emission(d.z[d.p :], lag_matrix(d.z, d.p), val["c_z"], val["A_z"], val["L_z"])
+    np.testing.assert_allclose(ours, ref_z - np.log(d.sd).sum(), atol=1e-9)
+
+
+def test_model_gradient_matches_finite_differences(rng: np.random.Generator) -> None:
+    mod = MarkovSwitchingVAR(_frame(rng, 60, 3), k_regimes=2, order=1, order_by="a")
+    model, point, _ = _model_pieces(mod, rng)
+    from pymc.blocking import DictToArrayBijection
+
+    x0 = DictToArrayBijection.map(point)
+    fn = model.logp_dlogp_function(ravel_inputs=True)
+    fn.set_extra_values({})
+    _, grad = fn(x0.data)
+    h = 1e-6
+    for i in rng.choice(x0.data.size, size=10, replace=False):
+        up, dn = x0.data.copy(), x0.data.copy()
+        up[i] += h
+        dn[i] -= h
+        fd = (fn(up)[0] - fn(dn)[0]) / (2 * h)
+        assert fd == pytest.approx(grad[i], rel=FD_RTOL, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"order": 4}, "order"),
+        ({"order_by": "gdp"}, "order_by"),
+        ({"k_regimes": 0}, "k_regimes"),
+    ],
+)
+def test_bad_model_arguments(rng: np.random.Generator, kwargs: dict, needle: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(BadInputError, match=needle):
+        MarkovSwitchingVAR(_frame(rng, 80, 3), **kwargs)
+
+
+def test_bad_data(rng: np.random.Generator) -> None:
+    x = _frame(rng, 80, 3)
+    with pytest.raises(BadInputError, match="at least 2 variables"):
+        MarkovSwitchingVAR(x[["a"]])
+    x.iloc[5, 1] = np.nan
+    with pytest.raises(BadInputError, match="non-finite"):
+        MarkovSwitchingVAR(x)
+
+
+def _fake_results(rng: np.random.Generator, draws: int = 60):  # type: ignore[no-untyped-def]
+    """Results whose 'posterior' is the simulation truth plus small noise (no sampling)."""
+    tr = var_sim.truth(rng)
+    x, s = var_sim.simulate(rng, tr, 400)
+    mod = MarkovSwitchingVAR(x, k_regimes=2, order=1)
+    d = mod.data
+    sd, m = d.sd, d.mean
+    a_z = tr.coef / sd[:, None] * sd[None, :]
+    c_z = (tr.const + (tr.coef[0] @ m) - m) / sd
+    l_z = tr.chol / sd[:, None]
+    shape = (2, draws)
+
+    def jit(v: np.ndarray, scale: float) -> np.ndarray:
+        return v + scale * rng.normal(size=(*shape, *v.shape))
+
+    post = {
+        "c_z": jit(c_z, 0.01),
+        "A_z": jit(a_z, 0.01),
+        "L_z": np.broadcast_to(l_z, (*shape, *l_z.shape)).copy(),
+        "p": np.broadcast_to(tr.p, (*shape, 2, 2)).copy(),
+    }
+    idata = az.from_dict(posterior=post)
+    res = MarkovSwitchingVARResults(idata, d, mod.spec)
+    res.add_derived(0)
+    return res, tr, s[1:]
+
+
+def test_results_describe_and_simulate_from_known_truth(rng: np.random.Generator) -> None:
+    res, tr, s = _fake_results(rng)
+    assert res.kind == "var"
+    desc = res.describe_regimes()
+    # regime 0 is the one with the lower Fed funds intercept ("easing")
+    assert desc.loc[0, "mean_fedfunds_chg"] < 0 < desc.loc[1, "mean_fedfunds_chg"]
+    assert desc["share"].sum() == pytest.approx(1.0)
+    hit = (res.smoothed_probabilities[1].to_numpy() > 0.5) == (s == 1)
+    assert hit.mean() > 0.85
+    np.testing.assert_allclose(
+        res.idata.posterior["const"].mean(("chain", "draw")), tr.const, atol=0.05
+    )
+    assert desc.loc[0, "expected_duration_months"] == pytest.approx(1 / (1 - tr.p[0, 0]))
+    fc = res.simulate(horizon=6, n_samples=500)
+    assert fc.paths.shape == (500, 6, 4)
+    from regime.scenarios.conditional import Constraint
+
+    cut = res.simulate([Constraint.path("fedfunds_chg", -0.25 * np.arange(1, 7))], 6, 500)
+    # a cutting path makes the easing regime more likely than in the baseline
+    assert cut.regime_probabilities()[:, 0].mean() > fc.regime_probabilities()[:, 0].mean()
+    st = res.stress(8.0, horizon=6, n_samples=1000)
+    assert 0 < st.probability < 0.5
+
+
+def test_save_load_round_trip(rng: np.random.Generator, tmp_path: Path) -> None:
+    res, _, _ = _fake_results(rng, draws=20)
+    res.save(tmp_path / "m")
+    back = MarkovSwitchingVARResults.load(tmp_path / "m")
+    assert back.kind == "var" and back.spec == res.spec
+    assert list(back.data.index) == list(res.data.index)
+    pd.testing.assert_frame_equal(back.describe_regimes(), res.describe_regimes())
+    a = res.simulate(horizon=3, n_samples=200, seed=1)
+    b = back.simulate(horizon=3, n_samples=200, seed=1)
+    np.testing.assert_allclose(a.paths, b.paths)
+    meta = (tmp_path / "m" / "var.json").read_text().replace('"order": 1', '"order": 2')
+    (tmp_path / "m" / "var.json").write_text(meta)
+    with pytest.raises(BadInputError, match="integrity"):
+        MarkovSwitchingVARResults.load(tmp_path / "m")
+
+
+def test_macro_block_units() -> None:
+    idx = pd.period_range("2000-01", periods=4, freq="M")
+    frame = pd.DataFrame(
+        {
+            "fedfunds": [1.0, 1.25, 1.5, 1.5],
+            "cpi_yoy": [2.0, 2.1, 2.3, 2.2],
+            "usd": [100.0, 101.0, 100.0, 100.0],
+            "rel_return": [0.5, -1.0, 2.0, 0.0],
+        },
+        index=idx,
+    )
+    out = macro_block(frame)
+    assert list(out.index) == list(idx[1:])
+    assert out["fedfunds_chg"].tolist() == pytest.approx([0.25, 0.25, 0.0])
+    assert out["usd_logchg"].iloc[0] == pytest.approx(100 * np.log(1.01))
+
+
+# ------------------------------------------------------------------------ peer (real data)
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_k1_matches_statsmodels_ols_on_real_macro_block(raw_dir: Path, tmp_path: Path) -> None:
+    from statsmodels.tsa.api import VAR
+
+    from regime.config import Config
+    from regime.data.cache import Cache
+    from regime.data.csvimport import read_file
+    from regime.pipeline import import_series, panel_for
+    from tests.test_realdata import PANEL_FILES
+
+    parsed = [s for f in PANEL_FILES for s in read_file(raw_dir / f)]
+    series = {s.meta.series_id: s for s in import_series(Cache(tmp_path / "c"), parsed)}
+    block = macro_block(panel_for(Config(), series).frame)
+    order = 2
+    weak = {
+        "intercept": {"scale": 10.0},
+        "minnesota": {"own": 10.0, "cross": 1.0, "decay": 0.0},
+        "lkj": {"eta": 1.0},
+        "resid_sd": {"scale": 3.0},
+    }
+    res = MarkovSwitchingVAR(block, k_regimes=1, order=order, priors=weak).fit(
+        draws=1000, tune=1000, chains=2, random_seed=1, progressbar=False
+    )
+    ols = VAR(block.to_numpy()).fit(order, trend="c")
+    post = res.idata.posterior
+    # statsmodels: params rows [const, lag1 vars, lag2 vars], columns equations
+    coef = post["coef"]  # (chain, draw, lag, equation, variable)
+    z = []
+    for lag in range(order):
+        for i in range(block.shape[1]):
+            for j in range(block.shape[1]):
+                v = coef.values[:, :, lag, i, j].ravel()
+                z.append((v.mean() - ols.params[1 + lag * block.shape[1] + j, i]) / v.std())
+    const = post["const"].values[:, :, 0].reshape(-1, block.shape[1])
+    z += list((const.mean(0) - ols.params[0]) / const.std(0))
+    z_arr = np.abs(np.asarray(z))
+    print(f"peer: n={len(z_arr)} max|z|={z_arr.max():.3f} mean|z|={z_arr.mean():.3f}")
+    assert z_arr.max() < 2.0
+
+
+# ------------------------------------------------------------------------ recovery (slow)
+
+NOMINAL = 0.90
+# 10 datasets x 25 scalar parameters (n=3: const 6, coef 9, resid_sd 6, p 4) = 250
+# intervals: binomial sd of the coverage ~0.019, so a calibrated sampler lands in
+# [0.83, 0.96] with probability > 0.99 (the parameters of one fit are correlated,
+# which widens this somewhat)
+COVERAGE_BAND = (0.83, 0.96)
+MIN_PASS_RATE = 0.95
+N_DATASETS = 10
+# Measured once (2026-11-22, 2 chains x 1000 + 1000, loaded 2-core box): coverage 0.876
+# over 250 intervals (in band) but gates 9/10: dataset 6 had max R-hat 1.011. Not yet
+# re-run with 4 chains (the fit's default, as in test_recovery.py); open.
+
+
+@pytest.mark.slow
+def test_var_interval_coverage_and_gates() -> None:
+    rng = np.random.default_rng(20261122)
+    hits: list[bool] = []
+    passed = 0
+    for i in range(N_DATASETS):
+        tr = var_sim.truth(rng, n=3)
+        x, _ = var_sim.simulate(rng, tr, 400 + 50 * (i % 5))
+        res = MarkovSwitchingVAR(x, k_regimes=2, order=1).fit(
+            draws=1000, tune=1000, chains=2, random_seed=int(rng.integers(1e6)), progressbar=False
+        )
+        passed += res.diagnostics.passed
+        if not res.diagnostics.passed:
+            print(f"dataset {i}: " + "; ".join(res.diagnostics.failures()))
+        post = res.idata.posterior
+        cov = tr.chol @ np.swapaxes(tr.chol, -1, -2)
+        truths = {
+            "const": tr.const,
+            "coef": tr.coef,
+            "resid_sd": np.sqrt(np.einsum("kii->ki", cov)),
+            "p": tr.p,
+        }
+        for name, true in truths.items():
+            v = post[name].values.reshape(-1, *true.shape)
+            lo, hi = np.quantile(v, [(1 - NOMINAL) / 2, (1 + NOMINAL) / 2], axis=0)
+            hits += list(np.ravel((lo <= true) & (true <= hi)))
+        secs = res.info["seconds_total"]
+        print(
+            f"dataset {i}: gates {res.diagnostics.passed}, {secs:.0f} s, "
+            f"running coverage {np.mean(hits):.3f}",
+            flush=True,
+        )
+    coverage = float(np.mean(hits))
+    rate = passed / N_DATASETS
+    print(
+        f"recovery: coverage {coverage:.3f} over {len(hits)} intervals; gates {passed}/{N_DATASETS}"
+    )
+    assert COVERAGE_BAND[0] <= coverage <= COVERAGE_BAND[1]
+    assert rate >= MIN_PASS_RATE
