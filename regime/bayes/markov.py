@@ -236,10 +236,7 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
             transition, typical = _tvtp_transitions(z_data, n_z, k, pri)
             first = transition[0]
         else:
-            a = _switch_logits(k, pri)
-            transition = pm.Deterministic(
-                "p", pt.special.softmax(a, axis=-1), dims=(D.REGIME, D.REGIME_TO)
-            )
+            transition = constant_transitions(k, pri)
             first = typical = transition
         _occupy("occupancy", ergodic(typical, k), pri["occupancy"]["alpha"])
         initial = ergodic(first, k)
@@ -310,6 +307,14 @@ def _switch_logits(k: int, pri: dict[str, dict[str, float]]) -> Any:
     off = ~np.eye(k, dtype=bool)
     a_free = pm.Normal("a_free", pri["a"]["loc"], pri["a"]["scale"], shape=k * (k - 1))
     return pt.zeros((k, k))[off].set(a_free)
+
+
+def constant_transitions(k: int, pri: dict[str, dict[str, float]]) -> Any:
+    """(k, k) transition matrix ``p = softmax_j(a_ij)``, ``a_ii = 0``, the logits under the
+    ``a`` prior (the constant-transition case of every regime model)."""
+    return pm.Deterministic(
+        "p", pt.special.softmax(_switch_logits(k, pri), axis=-1), dims=(D.REGIME, D.REGIME_TO)
+    )
 
 
 def _tvtp_transitions(

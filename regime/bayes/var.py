@@ -46,13 +46,20 @@ from regime import _dims as D
 from regime.bayes.diagnostics import Diagnostics, diagnose, summary_table
 from regime.bayes.fit import Sampler, multistart_map, sample_posterior
 from regime.bayes.hmm import filter_smooth_sample, hmm_loglike
-from regime.bayes.markov import _occupy, _repel, _tvtp_transitions, ergodic, transition_numpy
+from regime.bayes.markov import (
+    _occupy,
+    _repel,
+    _tvtp_transitions,
+    constant_transitions,
+    ergodic,
+    transition_numpy,
+)
 from regime.bayes.var_priors import resolve_var_priors
 from regime.errors import BadInputError
 from regime.regimes.var_reference import lag_matrix
 
 if TYPE_CHECKING:
-    from regime.scenarios.conditional import (
+    from regime.regimes.conditional import (
         ConditionalForecast,
         Constraint,
         StressResult,
@@ -349,10 +356,7 @@ def build_var_model(data: VARData, spec: VARSpec) -> pm.Model:
             transition, typical = _tvtp_transitions(z_data, n_z, k, pri)
             first = transition[0]
         else:
-            conc = np.full((k, k), pri["p"]["switch"]) + np.eye(k) * (
-                pri["p"]["stay"] - pri["p"]["switch"]
-            )
-            transition = pm.Dirichlet("p", a=conc, dims=(D.REGIME, D.REGIME_TO))
+            transition = constant_transitions(k, pri)
             first = typical = transition
         _occupy("occupancy", ergodic(typical, k), pri["occupancy"]["alpha"])
         pm.Potential("loglike", hmm_loglike(log_emission, transition, ergodic(first, k)))
@@ -820,14 +824,14 @@ class MarkovSwitchingVARResults:
         tvtp_future: np.ndarray | None = None,
         horizon: int = 12,
     ) -> VARDraws:
-        """Posterior draws for forecasting (see :class:`regime.scenarios.conditional.VARDraws`).
+        """Posterior draws for forecasting (see :class:`regime.regimes.conditional.VARDraws`).
 
         ``n_samples`` posterior draws picked at random (with replacement only when
         there are fewer draws). ``tvtp_future`` (horizon, n_z): the *raw* transition
         features, row h-1 for forecast month h-1 (row 0 = the last observed month),
         which drives the move into month h; default: the last observed row held.
         """
-        from regime.scenarios.conditional import VARDraws
+        from regime.regimes.conditional import VARDraws
 
         raw = self._raw()
         tpost = _stacked(self.idata, ["p", "a", "b"])
@@ -871,11 +875,11 @@ class MarkovSwitchingVARResults:
     ) -> ConditionalForecast:
         """Forecast paths of every variable given ``constraints`` (the model protocol).
 
-        See :func:`regime.scenarios.conditional.conditional_forecast`; with no
+        See :func:`regime.regimes.conditional.conditional_forecast`; with no
         constraints it is the unconditional (baseline) forecast. The same ``seed``
         gives common random numbers across scenarios.
         """
-        from regime.scenarios.conditional import conditional_forecast
+        from regime.regimes.conditional import conditional_forecast
 
         d = self.draws(n_samples, seed, tvtp_future, horizon)
         return conditional_forecast(d, list(constraints), horizon, seed=seed)
@@ -890,7 +894,7 @@ class MarkovSwitchingVARResults:
     ) -> StressResult:
         """Reverse stress: the macro paths and regimes behind a cumulative ``variable``
         of ``-loss`` (percent, summed monthly values) by month ``horizon``."""
-        from regime.scenarios.conditional import reverse_stress
+        from regime.regimes.conditional import reverse_stress
 
         d = self.draws(n_samples, seed, None, horizon)
         return reverse_stress(d, loss, horizon, variable=variable, seed=seed)

@@ -60,7 +60,7 @@ VAR_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
     "resid_sd": {"scale": 1.0},
     "lkj": {"eta": 2.0},
     # transitions: one home, the univariate defaults
-    **{k: dict(DEFAULT_PRIORS[k]) for k in ("p", "a", "b", "occupancy")},
+    **{k: dict(DEFAULT_PRIORS[k]) for k in ("a", "b", "occupancy")},
 }
 
 

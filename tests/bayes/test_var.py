@@ -168,7 +168,7 @@ def test_results_describe_and_simulate_from_known_truth(rng: np.random.Generator
     assert desc.loc[0, "expected_duration_months"] == pytest.approx(1 / (1 - tr.p[0, 0]))
     fc = res.simulate(horizon=6, n_samples=500)
     assert fc.paths.shape == (500, 6, 4)
-    from regime.scenarios.conditional import Constraint
+    from regime.regimes.conditional import Constraint
 
     cut = res.simulate([Constraint.path("fedfunds_chg", -0.25 * np.arange(1, 7))], 6, 500)
     # a cutting path makes the easing regime more likely than in the baseline

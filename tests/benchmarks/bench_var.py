@@ -51,7 +51,7 @@ def fit_once(seed: int) -> tuple[dict[str, float], Any]:
 
 
 def scenarios() -> list[list[Any]]:
-    from regime.scenarios.conditional import Constraint
+    from regime.regimes.conditional import Constraint
 
     h = np.arange(1, HORIZON + 1)
     return [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from regime.errors import BadInputError
-from regime.scenarios.conditional import (
+from regime.regimes.conditional import (
     Constraint,
     VARDraws,
     conditional_forecast,
