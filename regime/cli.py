@@ -206,22 +206,31 @@ def data_panel(
 
 
 def _show_table(series: object, title: str) -> None:
+    rows = list(series)  # type: ignore[call-overload]
+    wide = console.width >= WIDE_TABLE
     table = Table(title=title)
-    for col in ("series", "source", "first", "last", "rows", "missing", "fetched-at / vintage"):
-        table.add_column(col)
-    for s in series:  # type: ignore[attr-defined]
+    longest = max((len(s.meta.series_id) for s in rows), default=6)
+    table.add_column("series", no_wrap=True, min_width=longest)  # ids are what users look up
+    cols = ["source", "first", "last", "rows", "missing", "fetched-at / vintage"]
+    if not wide:  # whole ids and dates in 80 columns; source and vintage from WIDE_TABLE
+        cols = ["first", "last", "rows", "missing"]
+    for col in cols:
+        table.add_column(col, no_wrap=col in ("first", "last", "rows"))
+    for s in rows:
         m = s.meta
         miss = ", ".join(m.missing[:3]) + (" ..." if len(m.missing) > 3 else "")
-        table.add_row(
-            m.series_id,
-            m.source + (" (SYNTHETIC)" if m.synthetic else ""),
-            s.first,
-            s.last,
-            str(m.rows),
-            miss or "-",
-            m.vintage or m.fetched_at or "-",
-        )
+        cells = {
+            "source": m.source + (" (SYNTHETIC)" if m.synthetic else ""),
+            "first": s.first,
+            "last": s.last,
+            "rows": str(m.rows),
+            "missing": miss or "-",
+            "fetched-at / vintage": m.vintage or m.fetched_at or "-",
+        }
+        table.add_row(m.series_id, *(cells[c] for c in cols))
     console.print(table)
+    if not wide and any(s.meta.synthetic for s in rows):
+        console.print("[bold red]SYNTHETIC DATA[/] in this cache (regime.data.sample)")
 
 
 def _show_panel(panel: pipeline.Panel) -> None:
