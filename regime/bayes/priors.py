@@ -97,9 +97,11 @@ def _hint(key: str, known: list[str]) -> str:
 
 def resolve_priors(
     overrides: Mapping[str, Mapping[str, float]] | None,
+    defaults: Mapping[str, Mapping[str, float]] = DEFAULT_PRIORS,
 ) -> dict[str, dict[str, float]]:
-    """Defaults merged with ``overrides``; unknown names or fields are errors."""
-    priors = copy.deepcopy(DEFAULT_PRIORS)
+    """``defaults`` (a model's default priors) merged with ``overrides``; unknown names or
+    fields are errors, all reported in one sentence with "did you mean" hints."""
+    priors = {name: dict(fields) for name, fields in copy.deepcopy(dict(defaults)).items()}
     problems = []
     for name, fields in (overrides or {}).items():
         if name == "p":

@@ -46,12 +46,9 @@ Reasons:
 
 from __future__ import annotations
 
-import copy
-import difflib
 from collections.abc import Mapping
 
-from regime.bayes.priors import DEFAULT_PRIORS
-from regime.errors import BadInputError
+from regime.bayes.priors import DEFAULT_PRIORS, resolve_priors
 
 VAR_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
     "intercept": {"scale": 1.0},
@@ -67,20 +64,5 @@ VAR_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
 def resolve_var_priors(
     overrides: Mapping[str, Mapping[str, float]] | None,
 ) -> dict[str, dict[str, float]]:
-    """VAR defaults merged with ``overrides``; unknown names or fields are errors."""
-    priors = copy.deepcopy(VAR_DEFAULT_PRIORS)
-    problems = []
-    for name, fields in (overrides or {}).items():
-        if name not in priors:
-            close = difflib.get_close_matches(name, list(priors), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"unknown prior '{name}'{hint}")
-            continue
-        for fld, value in dict(fields).items():
-            if fld not in priors[name]:
-                problems.append(f"unknown field '{name}.{fld}'")
-                continue
-            priors[name][fld] = float(value)
-    if problems:
-        raise BadInputError("VAR prior overrides are invalid: " + "; ".join(problems) + ".")
-    return priors
+    """VAR defaults merged with ``overrides`` (see :func:`regime.bayes.priors.resolve_priors`)."""
+    return resolve_priors(overrides, VAR_DEFAULT_PRIORS)
