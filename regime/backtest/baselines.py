@@ -29,7 +29,6 @@ from scipy import stats
 
 from regime.backtest.scores import bartlett_long_run_cov
 from regime.errors import BadInputError
-from regime.scenarios.paths import BLOCK
 
 
 def compound(monthly: np.ndarray) -> np.ndarray:
@@ -61,9 +60,18 @@ def block_bootstrap(
     horizons: Sequence[int],
     n: int,
     rng: np.random.Generator,
-    block: int = BLOCK,
+    block: int | None = None,
 ) -> np.ndarray:
-    """(len(horizons), n) cumulative returns of paths glued from ``block``-month blocks."""
+    """(len(horizons), n) cumulative returns of paths glued from ``block``-month blocks.
+
+    ``block`` defaults to the scenario engine's :data:`~regime.scenarios.paths.BLOCK`.
+    """
+    if block is None:
+        # imported here: regime.scenarios pulls in PyTensor, which a fresh worker
+        # must not import before its compile folder is set
+        from regime.scenarios.paths import BLOCK
+
+        block = BLOCK
     hist = np.asarray(y, dtype=float)
     if len(hist) < 2 * block:
         raise BadInputError(f"The block bootstrap needs at least {2 * block} months of history.")
