@@ -72,6 +72,9 @@ QUANTILES = np.round(np.arange(0.01, 1.0, 0.01), 2)  # stored in forecasts.nc
 # fewest months of the relative return (and features) needed at the first origin
 MIN_HISTORY_MONTHS = 60
 REGRESSION_FEATURES = (D.FEDFUNDS_CHG6, D.CPI_YOY, D.USD_YOY)  # when model.tvtp_features is empty
+# a verdict calls a difference clear only with at least this many origins per horizon month
+# (the HAC variance of h-month overlapping scores needs many more than h origins)
+MIN_VERDICT_ORIGINS = 4
 ORIGIN = "origin"
 HORIZON = "horizon"
 MODEL = "model"
@@ -630,13 +633,20 @@ def verdict(differences: pd.DataFrame, spec: BacktestSpec) -> str:
         who = f"the {row['model']} baseline"
     diff, se = float(row["difference"]), float(row["se"])
     word = "beat" if diff < 0 else "lose to"
-    clear = abs(diff) > 2 * se if np.isfinite(se) else False
+    few = int(row["n"]) < MIN_VERDICT_ORIGINS * int(row["horizon"])
+    clear = abs(diff) > 2 * se if np.isfinite(se) and not few else False
     return (
         f"Over {row['first_origin']} to {row['last_origin']} ({int(row['n'])} origins) at "
         f"{int(row['horizon'])} months, {who} {word} the constant baseline by "
         f"{abs(diff):.2f} ± {se:.2f} in CRPS (percentage points of cumulative return; "
         f"Diebold-Mariano s.e. with {int(row['hac_lags'])} lags); "
-        + ("the difference is more than two standard errors." if clear else "not significant.")
+        + (
+            "too few origins to judge."
+            if few
+            else "the difference is more than two standard errors."
+            if clear
+            else "the difference is within two standard errors."
+        )
     )
 
 

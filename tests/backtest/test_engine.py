@@ -179,3 +179,36 @@ def test_bad_settings_are_one_sentence(
 ) -> None:
     with pytest.raises(BadInputError, match=match):
         E.plan(series, Config(), dataclasses.replace(BASE, **change))  # type: ignore[arg-type]
+
+
+def _diff_row(model: str, kind: str, n: int, diff: float, se: float) -> dict[str, object]:
+    return {
+        "model": model,
+        "horizon": 12,
+        "kind": kind,
+        "metric": "crps",
+        "versus": "constant",
+        "n": n,
+        "difference": diff,
+        "se": se,
+        "hac_lags": 11,
+        "first_origin": "2000-01",
+        "last_origin": "2020-12",
+    }
+
+
+def test_verdict_names_the_regime_model_and_judges_significance() -> None:
+    spec = dataclasses.replace(BASE, models=("constant", "model"))
+    table = pd.DataFrame(
+        [
+            _diff_row("model", "unconditional", 252, 0.5, 0.1),
+            _diff_row("model", "conditional", 252, -0.8, 0.3),
+        ]
+    )
+    text = E.verdict(table, spec)
+    assert text.startswith("Over 2000-01 to 2020-12 (252 origins) at 12 months, the regime")
+    assert "conditional forecasts beat the constant baseline by 0.80 ± 0.30 in CRPS" in text
+    assert text.endswith("more than two standard errors.")
+    few = pd.DataFrame([_diff_row("model", "conditional", 20, -0.8, 0.01)])
+    assert E.verdict(few, spec).endswith("too few origins to judge.")
+    assert "No paired comparison" in E.verdict(pd.DataFrame(), spec)
