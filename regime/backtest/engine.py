@@ -208,6 +208,19 @@ def plan(series: Mapping[str, SeriesData], cfg: Config, spec: BacktestSpec) -> P
 # --------------------------------------------------------------------------- one task
 
 
+def as_of_panel(payload: Payload, origin: pd.Period) -> Panel:
+    """The panel as of ``origin``; its fill-policy warnings were already logged once by
+    :func:`plan` for the full panel, so they are not repeated for every origin."""
+    panel_log = logging.getLogger("regime.features.panel")
+    level = panel_log.level
+    panel_log.setLevel(logging.ERROR)
+    try:
+        cfg = payload.cfg
+        return build_panel(payload.series, cfg.features, cfg.data, as_of=origin)
+    finally:
+        panel_log.setLevel(level)
+
+
 def origin_rng(seed: int, origin: pd.Period, stream: int) -> np.random.Generator:
     """The generator of one (origin, model) pair: independent of worker and order."""
     return np.random.default_rng([int(seed), int(origin.ordinal) + 100_000, int(stream)])
@@ -326,7 +339,7 @@ def forecast_origin(
     use nothing after it.
     """
     spec, cfg = payload.spec, payload.cfg
-    panel = build_panel(payload.series, cfg.features, cfg.data, as_of=origin)
+    panel = as_of_panel(payload, origin)
     n, hs = spec.draws, spec.horizons
     out = np.full((len(hs), len(spec.models), len(KINDS), n), np.nan, dtype=np.float32)
     for m, name in enumerate(spec.models):
@@ -376,9 +389,8 @@ def run_block(payload: Payload, block: list[pd.Period]) -> dict[str, np.ndarray]
     results: dict[str, np.ndarray] = {}
     for i, origin in enumerate(block):
         if "model" in payload.spec.models and fitted is None:
-            cfg = payload.cfg
-            panel = build_panel(payload.series, cfg.features, cfg.data, as_of=origin)
-            fitted = _fit(panel, cfg, payload.spec, origin)
+            panel = as_of_panel(payload, origin)
+            fitted = _fit(panel, payload.cfg, payload.spec, origin)
         results[str(origin)] = forecast_origin(payload, origin, fitted, refit=i == 0)
     return results
 
@@ -627,12 +639,12 @@ def verdict(differences: pd.DataFrame, spec: BacktestSpec) -> str:
         d = d[d["model"] == "model"]
         order = {"conditional": 0, "unconditional": 1}
         row = d.sort_values("kind", key=lambda s: s.map(order)).iloc[0]
-        who = f"the regime model's {row['kind']} forecasts"
+        who, plural = f"the regime model's {row['kind']} forecasts", True
     else:
         row = d.sort_values("difference").iloc[0]
-        who = f"the {row['model']} baseline"
+        who, plural = f"the {row['model']} baseline", False
     diff, se = float(row["difference"]), float(row["se"])
-    word = "beat" if diff < 0 else "lose to"
+    word = ("beat" if plural else "beats") if diff < 0 else ("lose to" if plural else "loses to")
     few = int(row["n"]) < MIN_VERDICT_ORIGINS * int(row["horizon"])
     clear = abs(diff) > 2 * se if np.isfinite(se) and not few else False
     return (
