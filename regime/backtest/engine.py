@@ -308,8 +308,12 @@ def _model_forecast(
         out[0, j] = cum[:, h - 1]
     h_real = min(h_max, int((last - origin).n))
     if h_real >= 1:
-        spec = _realised_scenario(macro, origin, h_real)
-        ds = run(fitted, [spec], n_samples=n, seed=seed, panel=panel, features=cfg.features)
+        try:
+            spec = _realised_scenario(macro, origin, h_real)
+            ds = run(fitted, [spec], n_samples=n, seed=seed, panel=panel, features=cfg.features)
+        except BadInputError as exc:  # e.g. a realised level outside the scenario bounds
+            log.warning("Origin %s: no conditional forecast (%s)", origin, exc)
+            return out
         cum = ds["cumulative"].to_numpy()[0]
         for j, h in enumerate(horizons):
             if h <= h_real:

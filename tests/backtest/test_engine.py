@@ -44,12 +44,16 @@ def reference(
 
 
 def _after(series: dict[str, SeriesData], origin: pd.Period) -> dict[str, SeriesData]:
-    """Every raw value whose month is after ``origin`` changed (levels scaled, returns shifted)."""
+    """Every raw value whose month is after ``origin`` changed (scaled and shifted).
+
+    The change stays within the scenario engine's plausible levels, so the
+    realised-path (conditional) forecasts can still be made on the changed data.
+    """
     out = {}
     for sid, s in series.items():
         v = s.values.copy()
         later = v.index > origin
-        v[later] = v[later] * 1.37 + 5.0
+        v[later] = v[later] * 1.03 + 0.5
         out[sid] = dataclasses.replace(s, values=v)
     return out
 
