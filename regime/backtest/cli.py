@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from regime.backtest.engine import DEFAULT_HORIZONS, MODELS
+from regime.backtest import DEFAULT_HORIZONS, MODELS
 from regime.errors import BadInputError, ModelCheckError
 
 

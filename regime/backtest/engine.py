@@ -54,6 +54,7 @@ import xarray as xr
 
 from regime import _dims as D
 from regime._io import atomic_directory, atomic_write_bytes
+from regime.backtest import BASELINES, DEFAULT_HORIZONS, MODELS
 from regime.backtest import baselines as B
 from regime.backtest import scores as S
 from regime.config import Config, stable_hash
@@ -63,10 +64,7 @@ from regime.features.panel import Panel, build_panel
 
 log = logging.getLogger(__name__)
 
-BASELINES = ("constant", "bootstrap", "regression")
-MODELS = (*BASELINES, "model")
 KINDS = ("unconditional", "conditional")
-DEFAULT_HORIZONS = (1, 3, 12)
 REFERENCE = "constant"  # the baseline every model is compared with
 QUANTILES = np.round(np.arange(0.01, 1.0, 0.01), 2)  # stored in forecasts.nc
 # fewest months of the relative return (and features) needed at the first origin
