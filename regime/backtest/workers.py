@@ -65,7 +65,7 @@ class CompileDirPlugin(WorkerPlugin):
 @contextmanager
 def dask_client(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]:
     """A client on a new ``LocalCluster`` (processes, one thread each) or on ``scheduler``."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     plugin = CompileDirPlugin(str(compile_base()))
     if scheduler:
@@ -83,15 +83,24 @@ def dask_client(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]
         return
     if workers < 1:
         raise BadInputError(f"--workers must be at least 1, got {workers}.")
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         client.register_plugin(plugin)
         yield client
+
+
+def local_cluster(workers: int, *, processes: bool = True) -> Any:
+    """A ``LocalCluster`` of ``workers`` single-threaded workers, without a dashboard.
+
+    The scheduler's HTTP endpoints (metrics, health) bind a free port rather than
+    8787, which another cluster on the machine may hold.
+    """
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=processes,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},
+        silence_logs=logging.ERROR,
+    )

@@ -143,7 +143,9 @@ def test_interrupted_run_resumes_from_checkpoints(
 def test_failed_task_is_reported_with_its_origin(
     series: dict[str, SeriesData], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from regime.backtest.workers import local_cluster
 
     real = E.forecast_origin
 
@@ -153,12 +155,7 @@ def test_failed_task_is_reported_with_its_origin(
         return real(payload, origin, *a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(E, "forecast_origin", flaky)
-    with (
-        LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(1, processes=False) as cluster, Client(cluster) as client:
         res = E.run_backtest(series, Config(), BASE, tmp_path / "backtest", client=client)
     assert res.failures == {"2000-05": "synthetic failure for the test."}
     assert (tmp_path / "backtest" / "failures.csv").exists()
