@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 
 KINDS = ("unconditional", "conditional")
 REFERENCE = "constant"  # the baseline every model is compared with
+PIT_EDGES = np.linspace(0.0, 1.0, 11)  # ten PIT bins; calibrated forecasts fill them evenly
 QUANTILES = np.round(np.arange(0.01, 1.0, 0.01), 2)  # stored in forecasts.nc
 # fewest months of the relative return (and features) needed at the first origin
 MIN_HISTORY_MONTHS = 60
@@ -114,6 +115,7 @@ class BacktestResult:
     scores: pd.DataFrame
     differences: pd.DataFrame
     verdict: str
+    pit_histogram: pd.DataFrame = field(default_factory=pd.DataFrame)
     failures: dict[str, str] = field(default_factory=dict)
     out: Path | None = None
 
@@ -525,7 +527,9 @@ def _assemble(p: Plan, done: dict[str, np.ndarray], failures: dict[str, str]) ->
     outcome = np.broadcast_to(p.outcomes[:, :, None, None], (n_o, n_h, n_m, n_k))
     ok = np.isfinite(samples).all(axis=-1) & np.isfinite(outcome)
     pit = np.full((n_o, n_h, n_m, n_k), np.nan)
-    rows, diffs = [], []
+    rows: list[dict[str, Any]] = []
+    diffs: list[dict[str, Any]] = []
+    hist_rows: list[dict[str, Any]] = []
     per: dict[tuple[int, int, int], S.PointScores] = {}
     for j, h in enumerate(spec.horizons):
         for k, kind in enumerate(KINDS):
@@ -536,6 +540,11 @@ def _assemble(p: Plan, done: dict[str, np.ndarray], failures: dict[str, str]) ->
                 sc = S.score_all(samples[sel, j, m, k].astype(float), p.outcomes[sel, j])
                 per[(j, m, k)] = sc
                 pit[sel, j, m, k] = sc.pit
+                counts, _ = np.histogram(sc.pit, bins=PIT_EDGES)
+                hist_rows.extend(
+                    {"model": name, "horizon": h, "kind": kind, "bin_lo": lo, "bin_hi": hi, "n": c}
+                    for lo, hi, c in zip(PIT_EDGES[:-1], PIT_EDGES[1:], counts, strict=True)
+                )
                 rows.append(
                     {
                         "model": name,
@@ -627,7 +636,14 @@ def _assemble(p: Plan, done: dict[str, np.ndarray], failures: dict[str, str]) ->
             "failed_origins": ",".join(sorted(failures)),
         },
     )
-    return BacktestResult(ds, scores, differences, verdict(differences, spec), failures)
+    return BacktestResult(
+        ds,
+        scores,
+        differences,
+        verdict(differences, spec),
+        pd.DataFrame(hist_rows, columns=["model", "horizon", "kind", "bin_lo", "bin_hi", "n"]),
+        failures,
+    )
 
 
 def verdict(differences: pd.DataFrame, spec: BacktestSpec) -> str:
@@ -671,6 +687,7 @@ def _write(result: BacktestResult, out: Path) -> None:
             result.forecasts.to_netcdf(tmp / "forecasts.nc", engine="h5netcdf")
         result.scores.to_csv(tmp / "scores.csv", index=False)
         result.differences.to_csv(tmp / "differences.csv", index=False)
+        result.pit_histogram.to_csv(tmp / "pit_histogram.csv", index=False)
         (tmp / "verdict.txt").write_text(result.verdict + "\n")
         if result.failures:
             pd.Series(result.failures, name="error").rename_axis("origin").to_csv(

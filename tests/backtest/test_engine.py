@@ -80,6 +80,7 @@ def test_outputs_and_scores(reference: E.BacktestResult) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "differences.csv",
         "forecasts.nc",
+        "pit_histogram.csv",
         "scores.csv",
         "verdict.txt",
     ]
@@ -107,6 +108,14 @@ def test_outputs_and_scores(reference: E.BacktestResult) -> None:
         }
         assert ds.attrs["point_in_time"] == 0
     assert "constant baseline" in reference.verdict
+    hist = pd.read_csv(out / "pit_histogram.csv")
+    assert len(hist) == 10 * len(table)  # ten bins per scored model, horizon and kind
+    assert (
+        hist.groupby(["model", "horizon", "kind"])["n"]
+        .sum()
+        .eq(table.set_index(["model", "horizon", "kind"])["n"])
+        .all()
+    )
     assert not (out.parent / ".backtest-partial").exists()
 
 
