@@ -453,7 +453,10 @@ def run_backtest(
     say(total - len(todo), total, "resumed" if done else "start")
     failures: dict[str, str] = {}
     if todo:
-        payload = Payload(series, cfg, spec, p.realised_macro, p.last_month)
+        # tasks never need the FRED key: it is not sent to the (possibly remote) workers
+        fred = cfg.data.fred.model_copy(update={"api_key": None})
+        safe = cfg.model_copy(update={"data": cfg.data.model_copy(update={"fred": fred})})
+        payload = Payload(series, safe, spec, p.realised_macro, p.last_month)
         with _maybe_client(client, workers, scheduler) as cl:
             failures = _submit(cl, payload, todo, ckpt, done, total, say)
     result = _assemble(p, done, failures)
