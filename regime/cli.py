@@ -642,3 +642,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:  # console script
     sys.exit(main())
+
+
+# the backtest command lives in its own module (imports regime.cli helpers lazily)
+from regime.backtest.cli import register as _register_backtest  # noqa: E402
+
+_register_backtest(app)

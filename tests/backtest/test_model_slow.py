@@ -1,0 +1,48 @@
+"""The regime model in the backtest: refit, filter forward, both forecast kinds (slow: fits)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from regime.backtest import engine as E
+from regime.config import Config
+from tests.backtest.test_engine import _after
+
+pytestmark = pytest.mark.slow
+
+SPEC = E.BacktestSpec(
+    start="2000-01",
+    end="2000-02",
+    refit_every=2,
+    horizons=(1, 3, 12),
+    models=("constant", "model"),
+    draws=60,
+    seed=3,
+)
+
+
+def _cfg() -> Config:
+    cfg = Config()
+    return cfg.model_copy(update={"model": cfg.model.model_copy(update={"n_starts": 2})})
+
+
+def test_model_block_is_unchanged_by_values_after_its_last_origin() -> None:
+    from regime.pipeline import synthetic_series
+
+    cfg, block = _cfg(), [pd.Period("2000-01", freq="M"), pd.Period("2000-02", freq="M")]
+    series = synthetic_series()
+    results = []
+    for data in (series, _after(series, block[-1])):
+        p = E.plan(data, cfg, SPEC)
+        payload = E.Payload(data, cfg, SPEC, p.realised_macro, p.last_month)
+        results.append(E.run_block(payload, block))
+    m, unc = SPEC.models.index("model"), E.KINDS.index("unconditional")
+    for origin in map(str, block):
+        a, b = results[0][origin], results[1][origin]
+        assert np.isfinite(a[:, m]).all()  # both kinds at every horizon
+        np.testing.assert_array_equal(a[:, :, unc], b[:, :, unc])
+    # the second origin is forecast from the same fit with the filter run forward
+    first, second = results[0]["2000-01"], results[0]["2000-02"]
+    assert not np.allclose(first[:, m, unc], second[:, m, unc])
