@@ -296,10 +296,15 @@ def residual_scale(data: MarkovData, spec: MarkovSpec) -> float:
 
 
 def ols_fit(data: MarkovData) -> tuple[float, np.ndarray, float]:
-    """(intercept, exog coefficients, residual sd) of the one-regime OLS fit of endog."""
+    """(intercept, exog coefficients, residual sd) of the one-regime OLS fit of endog.
+
+    The residual sd is floored at 1e-6 of the sample sd (exog that explain endog exactly
+    would otherwise give a zero unit and a log of zero in the initial point).
+    """
     x = np.column_stack([np.ones(data.nobs), data.exog])
     coef = np.linalg.lstsq(x, data.endog, rcond=None)[0]
-    return float(coef[0]), np.asarray(coef[1:]), float(np.std(data.endog - x @ coef))
+    resid_sd = max(float(np.std(data.endog - x @ coef)), 1e-6 * float(np.std(data.endog)))
+    return float(coef[0]), np.asarray(coef[1:]), resid_sd
 
 
 def _switch_logits(k: int, pri: dict[str, dict[str, float]]) -> Any:
