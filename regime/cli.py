@@ -495,7 +495,7 @@ def _print_scenarios(table: Any, synthetic: bool) -> None:
     elif "vs base" in shown_cols:
         note = f"vs base: median of the paired difference from {base} at {horizon} months (pp)"
         if "P(beat)" in shown_cols:
-            note += f"; P(beat): share of paired samples above {base} (a tie is not a win)"
+            note += f"; P(beat): share of paired samples above {base}, a tie counting half"
         console.print(note + ".", highlight=False)
     spelled = {"vs base": f"difference from {base}", "P(beat)": f"P(beats {base})"}
     hidden = [spelled.get(c, c) for c, _ in layouts[0] if c not in shown_cols]

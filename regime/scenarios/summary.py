@@ -13,6 +13,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 ES_LEVEL = 0.05
 SUMMARY_MONTHS = (3, 6, 12)  # horizons of the summary table (plus the run's own horizon)
 DECISION_MONTH = 12  # interval of the difference and P(beats baseline) at this horizon
+TIE_WEIGHT = 0.5  # a paired sample equal to the baseline's counts half a win
 IMPLAUSIBLE_PERCENTILE = 0.5  # % of historical windows farther away; below this we warn
 
 
@@ -78,10 +79,12 @@ def baseline_differences(ds: xr.Dataset, months: tuple[int, ...] = SUMMARY_MONTH
     sample ``i`` of the baseline (common random numbers), so the difference is taken
     sample by sample. Columns: ``baseline`` (bool, the baseline's own row),
     ``diff_median_{m}m`` at the summary horizons, ``diff_q05_{m}m``/``diff_q95_{m}m``
-    (90% interval) and ``p_beats_baseline_{m}m`` = Pr[diff > 0] at
-    :data:`DECISION_MONTH` and the run's horizon (horizons beyond the run are
-    skipped). A tie (diff exactly 0, as for a scenario identical to the baseline)
-    does not beat the baseline. Without a baseline the difference columns are NaN.
+    (90% interval) and ``p_beats_baseline_{m}m`` = Pr[diff > 0] + Pr[diff = 0] / 2
+    at :data:`DECISION_MONTH` and the run's horizon (horizons beyond the run are
+    skipped). Ties count one half: they are common, not a measure-zero event (a
+    sample whose regime path the scenario does not change ends exactly where the
+    baseline does), and a scenario identical to the baseline gets 0.5, no edge
+    either way. Without a baseline the difference columns are NaN.
     """
     horizon = ds.sizes[D.MONTH]
     names = [str(n) for n in ds[D.SCENARIO].values]
@@ -103,7 +106,7 @@ def baseline_differences(ds: xr.Dataset, months: tuple[int, ...] = SUMMARY_MONTH
         d = diff[:, :, m - 1]
         out[f"diff_q05_{m}m"] = np.quantile(d, 0.05, axis=1)
         out[f"diff_q95_{m}m"] = np.quantile(d, 0.95, axis=1)
-        out[f"p_beats_baseline_{m}m"] = (d > 0).mean(axis=1)
+        out[f"p_beats_baseline_{m}m"] = (d > 0).mean(axis=1) + TIE_WEIGHT * (d == 0).mean(axis=1)
     return out
 
 

@@ -73,6 +73,22 @@ def test_report_html_figures_and_numbers(demo_report: tuple[Config, Path]) -> No
         after = html.split(cell, 1)[1]
         first = re.search(r"<td>([-0-9.]+)</td>", after)
         assert first is not None and float(first.group(1)) == round(row["median_3m"], 2)
+    # paired differences against the baseline, from the dataset directly
+    base = ds.attrs["baseline"]
+    assert base == "baseline" and csv["baseline"].tolist() == list(csv.index == base)
+    ref = ds["cumulative"].sel(scenario=base).values.astype(float)[:, 11]
+    for name, row in csv.iterrows():
+        d = ds["cumulative"].sel(scenario=name).values.astype(float)[:, 11] - ref
+        assert row["diff_median_12m"] == pytest.approx(float(np.median(d)), abs=1e-9)
+        p_beats = float((d > 0).mean() + (d == 0).mean() / 2)  # a tie is half a win
+        assert row["p_beats_baseline_12m"] == pytest.approx(p_beats)
+        cells = (  # the report rounds with pandas (numpy) to two decimals
+            '<td colspan="2">baseline</td>'
+            if name == base
+            else f"<td>{np.round(row['diff_median_12m'], 2):+.2f}</td>"
+            f"<td>{np.round(row['p_beats_baseline_12m'], 2)}</td>"
+        )
+        assert cells in html.split(f'<td class="l">{name}</td>', 1)[1].split("</tr>", 1)[0]
     assert html.count('id="synthetic-banner"') == 1
 
 
