@@ -245,7 +245,7 @@ def run(
             if kind == "markov"
             else tuple(model.model.classifier.features)
             if model.model.classifier
-            else (D.FEDFUNDS_CHG6, D.CPI_YOY, D.USD_YOY)
+            else D.STATE_FEATURES
         )
         paths = build_paths(spec, pan.frame, feat_names, n, rng["paths"])
         idx = _draw_index(n_draws, n, rng["draws"])
@@ -253,7 +253,7 @@ def run(
             regimes, macro = _markov_macro(model, paths, pan, idx, start_probs, rng["model"])
         else:
             regimes, macro = _observed_macro(model, paths, features, idx, rng["model"])
-        flow, _ = monthly_overlay(paths.months, spec.flows.params(), n, rng["flows"])
+        flow, _ = monthly_overlay(paths.months, spec.flows, n, rng["flows"])
         out["regime"].append(regimes)
         out["macro"].append(macro)
         out["flow"].append(flow)
