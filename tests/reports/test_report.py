@@ -92,6 +92,21 @@ def test_report_html_figures_and_numbers(demo_report: tuple[Config, Path]) -> No
     assert html.count('id="synthetic-banner"') == 1
 
 
+def test_report_without_baseline_says_so(demo_report: tuple[Config, Path], tmp_path: Path) -> None:
+    from regime.bayes.io import load_model
+    from regime.pipeline import model_folder
+    from regime.reports.render import load_scenarios, render_report
+
+    cfg, path = demo_report
+    ds = load_scenarios(path.parent / "scenarios")
+    ds.attrs["baseline"] = ""  # as for scenario files without `baseline: true`
+    html = render_report(load_model(model_folder(cfg, "t")), ds, tmp_path).read_text()
+    assert "there is no baseline to compare against" in html
+    assert "P(beats baseline)" not in html
+    csv = pd.read_csv(tmp_path / "summary.csv", index_col=0)
+    assert csv["p_beats_baseline_12m"].isna().all() and not csv["baseline"].any()
+
+
 def test_report_rebuilds_in_a_fresh_process(
     demo_report: tuple[Config, Path], tmp_path: Path
 ) -> None:
