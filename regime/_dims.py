@@ -36,3 +36,7 @@ DOLLAR = "dollar"  # strong / weak
 LABEL = "label"  # "policy|inflation|dollar"
 
 MACRO_FEATURES = (FEDFUNDS, FEDFUNDS_CHG6, FEDFUNDS_CHG12, CPI_YOY, CPI_3M, USD_YOY)
+# The macro state, one feature each for policy, inflation and the dollar: the inputs of
+# the rule-based labels, the default TVTP features, and the features a model falls back
+# to when its spec names none (GMM labels, the backtest's predictive regression).
+STATE_FEATURES = (FEDFUNDS_CHG6, CPI_YOY, USD_YOY)

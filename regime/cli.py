@@ -421,43 +421,88 @@ def scenario_cmd(
     console.print(f"wrote {out}/scenarios.nc, summary.csv, fan.csv")
 
 
-# Terminal width below which the scenario table drops its ES, macro and flow columns
-# (still in summary.csv), so that whole scenario names fit in 80 columns.
+# Terminal width below which `regime data show` drops its source and vintage columns, so
+# that whole series ids fit in 80 columns (the scenario table measures what fits instead).
 WIDE_TABLE = 110
 
 
-def _print_scenarios(table: Any, synthetic: bool) -> None:
-    if synthetic:
-        console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
-    horizon = max(int(c.split("_")[1][:-1]) for c in table.columns if c.startswith("median_"))
-    wide = console.width >= WIDE_TABLE
+def _scenario_table(table: Any, horizon: int, cols: list[tuple[str, Any]]) -> Table:
     t = Table(title=f"cumulative small-minus-large return at {horizon} months (%)")
     longest = max((len(str(n)) for n in table.index), default=8)
     t.add_column("scenario", justify="left", no_wrap=True, min_width=longest)
-    cols: list[tuple[str, Any]] = [
-        ("median", lambda r: f"{r[f'median_{horizon}m']:.2f}"),
-        ("90% interval", lambda r: f"[{r[f'q05_{horizon}m']:.1f}, {r[f'q95_{horizon}m']:.1f}]"),
-        ("P(out)", lambda r: f"{r['p_outperform']:.2f}"),
-    ]
-    if wide:
-        cols += [
-            ("ES 5%", lambda r: f"{r['expected_shortfall_5']:.2f}"),
-            ("macro", lambda r: f"{r['macro_contribution']:.2f}"),
-            ("flows", lambda r: f"{r['flow_contribution']:.2f}"),
-        ]
-    cols.append(
-        (
-            "plaus. %",
-            lambda r: f"{r['plausibility_pct']:.1f}" + (" [red]!![/]" if r["implausible"] else ""),
-        )
-    )
     for c, _ in cols:
         t.add_column(c, justify="right", no_wrap=True)
     for name, r in table.iterrows():
         t.add_row(str(name), *(fmt(r) for _, fmt in cols))
-    console.print(t)
-    if not wide:
-        console.print("ES 5%, macro and flow contributions: summary.csv", highlight=False)
+    return t
+
+
+def _fits(t: Table) -> bool:
+    from rich.measure import Measurement
+
+    unbounded = console.options.update_width(10 * console.width)  # the table's natural width
+    return Measurement.get(console, unbounded, t).maximum <= console.width
+
+
+def _print_scenarios(table: Any, synthetic: bool) -> None:
+    """The scenario table in the widest layout that fits the terminal.
+
+    Wide: every column. Narrow (80 columns): whole scenario names, the median, the
+    interval, P(outperform) and plausibility, plus the median difference from the
+    baseline when it still fits; the rest is in summary.csv.
+    """
+    if synthetic:
+        console.print("[bold red]SYNTHETIC DATA[/] (regime.data.sample), not market history")
+    horizon = max(int(c.split("_")[1][:-1]) for c in table.columns if c.startswith("median_"))
+    flags = table["baseline"] if "baseline" in table.columns else []
+    base = next((str(n) for n, b in zip(table.index, flags, strict=False) if b), None)
+
+    def versus(col: str, fmt: str) -> Any:
+        return lambda r: "base" if r["baseline"] else format(r[col], fmt)
+
+    core: list[tuple[str, Any]] = [
+        ("median", lambda r: f"{r[f'median_{horizon}m']:.2f}"),
+        ("90% interval", lambda r: f"[{r[f'q05_{horizon}m']:.1f}, {r[f'q95_{horizon}m']:.1f}]"),
+        ("P(out)", lambda r: f"{r['p_outperform']:.2f}"),
+    ]
+    diff: list[tuple[str, Any]] = (
+        [("vs base", versus(f"diff_median_{horizon}m", "+.2f"))] if base else []
+    )
+    beat: list[tuple[str, Any]] = (
+        [("P(beat)", versus(f"p_beats_baseline_{horizon}m", ".2f"))] if base else []
+    )
+    extra: list[tuple[str, Any]] = [
+        ("ES 5%", lambda r: f"{r['expected_shortfall_5']:.2f}"),
+        ("macro", lambda r: f"{r['macro_contribution']:.2f}"),
+        ("flows", lambda r: f"{r['flow_contribution']:.2f}"),
+    ]
+    plaus: list[tuple[str, Any]] = [
+        (
+            "plaus. %",
+            lambda r: f"{r['plausibility_pct']:.1f}" + (" [red]!![/]" if r["implausible"] else ""),
+        )
+    ]
+    layouts = [core + diff + beat + extra + plaus, core + diff + plaus, core + plaus]
+    tables = [_scenario_table(table, horizon, cols) for cols in layouts]
+    shown = next((i for i, t in enumerate(tables) if _fits(t)), len(tables) - 1)
+    console.print(tables[shown])
+    shown_cols = dict(layouts[shown])
+    if not base:
+        console.print(
+            "No scenario has baseline: true, so there is no baseline to compare against.",
+            highlight=False,
+        )
+    elif "vs base" in shown_cols:
+        note = f"vs base: median of the paired difference from {base} at {horizon} months (pp)"
+        if "P(beat)" in shown_cols:
+            note += f"; P(beat): share of paired samples above {base}, a tie counting half"
+        console.print(note + ".", highlight=False)
+    spelled = {"vs base": f"difference from {base}", "P(beat)": f"P(beats {base})"}
+    hidden = [spelled.get(c, c) for c, _ in layouts[0] if c not in shown_cols]
+    if hidden:
+        console.print(
+            f"In summary.csv (or a wider terminal): {', '.join(hidden)}.", highlight=False
+        )
     for name, r in table.iterrows():
         if r["implausible"]:
             err_console.print(

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from regime import _dims as D
 from regime.errors import BadInputError
+from regime.flows.calendar import RECON_FIRST_YEAR, SEMIANNUAL_FROM
 
 # Starts of the multi-start mode search (regime.bayes.fit.multistart_map). Each costs
 # ~60 gradient evaluations (16 take ~0.1 s on the K=3, T=800 benchmark), so robustness
@@ -121,14 +122,18 @@ class FeatureSpec(Spec):
     size_portfolios: str = "Portfolios_Formed_on_ME"
     relative_return: RelativeReturnSpec = RelativeReturnSpec()
     regimes: RegimeRuleSpec = RegimeRuleSpec()
-    recon_first_year: int = Field(1989, description="first June reconstitution in the window")
-    semiannual_from: str = Field("2026-12", description="first December reconstitution")
+    recon_first_year: int = Field(
+        RECON_FIRST_YEAR, description="first June reconstitution in the window"
+    )
+    semiannual_from: str = Field(
+        f"{SEMIANNUAL_FROM:%Y-%m}", description="first December reconstitution (YYYY-MM)"
+    )
 
 
 class ModelSpec(Spec):
     kind: Literal["markov", "observed"] = "markov"
     k_regimes: int = Field(2, ge=2, le=6)
-    tvtp_features: tuple[str, ...] = (D.FEDFUNDS_CHG6, D.CPI_YOY, D.USD_YOY)
+    tvtp_features: tuple[str, ...] = D.STATE_FEATURES
     exog: tuple[str, ...] = ()
     switching_variance: bool = True
     switching_exog: bool = True

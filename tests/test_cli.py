@@ -87,26 +87,32 @@ def test_pull_with_key_from_env_never_prints_it(
     assert Cache(cache_dir).get("FEDFUNDS").meta.source == "fred-api"
 
 
-@pytest.mark.parametrize("columns", [80, 120])
-def test_scenario_table_shows_whole_names_at_80_columns(monkeypatch, columns: int) -> None:  # type: ignore[no-untyped-def]
+SCENARIO_ROW = {
+    "median_12m": -1.23,
+    "q05_12m": -25.4,
+    "q95_12m": 24.9,
+    "p_outperform": 0.47,
+    "expected_shortfall_5": -31.2,
+    "macro_contribution": -0.5,
+    "flow_contribution": 0.3,
+    "baseline": False,
+    "diff_median_12m": -12.34,
+    "p_beats_baseline_12m": 0.31,
+    "plausibility_pct": 97.1,
+    "implausible": False,
+}
+BUILTIN_NAMES = ["baseline", "inflation_reacceleration", "replay_2022_hikes"]
+SHORT_NAMES = ["baseline", "replay_2022_hikes", "cut75_usd_down5_soft"]
+
+
+def _scenario_text(monkeypatch, columns: int, names: list[str], baseline: bool = True) -> str:  # type: ignore[no-untyped-def]
     import pandas as pd
     from rich.console import Console
 
     from regime import cli
 
-    names = ["baseline", "inflation_reacceleration", "replay_2022_hikes", "cut75_usd_down5_soft"]
-    row = {
-        "median_12m": -1.23,
-        "q05_12m": -25.4,
-        "q95_12m": 24.9,
-        "p_outperform": 0.47,
-        "expected_shortfall_5": -31.2,
-        "macro_contribution": -0.5,
-        "flow_contribution": 0.3,
-        "plausibility_pct": 97.1,
-        "implausible": False,
-    }
-    table = pd.DataFrame([row] * len(names), index=pd.Index(names, name="scenario"))
+    table = pd.DataFrame([SCENARIO_ROW] * len(names), index=pd.Index(names, name="scenario"))
+    table.loc["baseline", "baseline"] = baseline
     monkeypatch.setenv("COLUMNS", str(columns))
     out = Console(record=True)  # reads COLUMNS, as the CLI's console does
     assert out.width == columns
@@ -116,4 +122,34 @@ def test_scenario_table_shows_whole_names_at_80_columns(monkeypatch, columns: in
     assert max(len(line) for line in text.splitlines()) <= columns
     for name in names:
         assert name in text, (name, text)
-    assert ("┃ macro" in text) == (columns >= cli.WIDE_TABLE)  # the header cell
+    return text
+
+
+@pytest.mark.parametrize(
+    ("columns", "names", "diff", "wide"),
+    [
+        (80, BUILTIN_NAMES, False, False),  # 24-character names leave no room for the diff
+        (80, SHORT_NAMES, True, False),
+        (120, BUILTIN_NAMES, True, True),
+    ],
+)
+def test_scenario_table_shows_whole_names_at_80_columns(  # type: ignore[no-untyped-def]
+    monkeypatch, columns: int, names: list[str], diff: bool, wide: bool
+) -> None:
+    text = _scenario_text(monkeypatch, columns, names)
+    header = next(line for line in text.splitlines() if "┃ scenario" in line)
+    assert ("vs base" in header) == diff
+    assert ("P(beat)" in header) == wide
+    assert ("┃ macro" in header) == wide
+    if diff:
+        assert "-12.34" in text and "base " in text  # the baseline's own row says "base"
+    if wide:
+        assert "0.31" in text
+    else:
+        assert "P(beats baseline)" in " ".join(text.split())  # where the hidden ones are
+
+
+def test_scenario_table_without_baseline(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    text = _scenario_text(monkeypatch, 120, SHORT_NAMES, baseline=False)
+    assert "vs base" not in text and "P(beat)" not in text
+    assert "no baseline to compare against" in text

@@ -70,7 +70,6 @@ PIT_EDGES = np.linspace(0.0, 1.0, 11)  # ten PIT bins; calibrated forecasts fill
 QUANTILES = np.round(np.arange(0.01, 1.0, 0.01), 2)  # stored in forecasts.nc
 # fewest months of the relative return (and features) needed at the first origin
 MIN_HISTORY_MONTHS = 60
-REGRESSION_FEATURES = (D.FEDFUNDS_CHG6, D.CPI_YOY, D.USD_YOY)  # when model.tvtp_features is empty
 # a verdict calls a difference clear only with at least this many origins per horizon month
 # (the HAC variance of h-month overlapping scores needs many more than h origins)
 MIN_VERDICT_ORIGINS = 4
@@ -133,7 +132,7 @@ def _month(value: str, option: str) -> pd.Period:
 
 
 def regression_features(cfg: Config) -> list[str]:
-    return list(cfg.model.tvtp_features) or list(REGRESSION_FEATURES)
+    return list(cfg.model.tvtp_features or D.STATE_FEATURES)  # none named: the macro state
 
 
 def _frame_hash(frame: pd.DataFrame) -> str:
@@ -240,7 +239,8 @@ def _baseline_forecast(
 
 
 def _realised_scenario(macro: Mapping[str, pd.Series], origin: pd.Period, horizon: int) -> Any:
-    from regime.scenarios.spec import FlowSpec, PathSpec, PathsSpec, ScenarioSpec
+    from regime.flows.impact import FlowSpec
+    from regime.scenarios.spec import PathSpec, PathsSpec, ScenarioSpec
 
     months = pd.period_range(origin + 1, periods=horizon, freq="M")
     vals = {k: tuple(float(v) for v in s.reindex(months).to_numpy()) for k, s in macro.items()}
@@ -294,8 +294,9 @@ def _model_forecast(
     last: pd.Period,
 ) -> np.ndarray:
     """(2, H, n): unconditional and realised-path forecasts from the scenario engine."""
+    from regime.flows.impact import FlowSpec
     from regime.scenarios import run
-    from regime.scenarios.spec import FlowSpec, ScenarioSpec
+    from regime.scenarios.spec import ScenarioSpec
 
     h_max = max(horizons)
     out = np.full((2, len(horizons), n), np.nan)

@@ -60,7 +60,7 @@ def model_inputs(panel: Panel, spec: ModelSpec, seed: int = 0) -> ModelInputs:
         if spec.observed_labels == "rules":
             labels = frame[D.LABEL]
         else:
-            feats = list(spec.tvtp_features) or [D.FEDFUNDS_CHG6, D.CPI_YOY, D.USD_YOY]
+            feats = list(spec.tvtp_features or D.STATE_FEATURES)
             classifier = fit_gmm(frame, feats, seed=seed)
             labels = pd.Series(classifier.predict(frame), index=frame.index).map(
                 lambda k: f"cluster{k}"

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from regime.config import DataSpec, FeatureSpec
 from regime.data.base import SeriesData, missing_months
 from regime.errors import BadInputError
 from regime.features import transforms as T
+from regime.flows.calendar import RECON_FIRST_YEAR, SEMIANNUAL_FROM
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,9 @@ def _need(series: Mapping[str, SeriesData], sid: str) -> SeriesData:
 
 
 def reconstitution_months(
-    index: pd.PeriodIndex, first_year: int = 1989, semiannual_from: str = "2026-12"
+    index: pd.PeriodIndex,
+    first_year: int = RECON_FIRST_YEAR,
+    semiannual_from: str | date = SEMIANNUAL_FROM,
 ) -> np.ndarray:
     """1.0 in June from ``first_year`` and in December from ``semiannual_from``, else 0.0."""
     june = (index.month == 6) & (index.year >= first_year)
@@ -124,7 +128,7 @@ def rule_labels(frame: pd.DataFrame, features: FeatureSpec) -> pd.DataFrame:
     infl = np.where(frame[D.CPI_YOY] >= r.inflation_high_above_pct, "high", "low")
     usd = np.where(frame[D.USD_YOY] > r.dollar_strong_above_pct, "strong", "weak")
     out = pd.DataFrame({D.POLICY: policy, D.INFLATION: infl, D.DOLLAR: usd}, index=frame.index)
-    undefined = frame[[D.FEDFUNDS_CHG6, D.CPI_YOY, D.USD_YOY]].isna().any(axis=1)
+    undefined = frame[list(D.STATE_FEATURES)].isna().any(axis=1)
     out[undefined] = None
     out[D.LABEL] = (out[D.POLICY] + "|" + out[D.INFLATION] + "|" + out[D.DOLLAR]).where(
         ~undefined, None

@@ -13,6 +13,13 @@ from datetime import date, timedelta
 
 FRIDAY = 4
 
+# The one home of the calendar's defaults (config, panel, flow spec and scenarios import them)
+RECON_FIRST_YEAR = 1989  # first June reconstitution that counts in the history window
+SEMIANNUAL_FROM = date(2026, 12, 1)  # first December reconstitution (semi-annual from 2026)
+DECEMBER_SIZE = 0.5  # December event size relative to June (assumption)
+DECEMBER_FRIDAY = 2  # December effective date: this Friday of December (assumption)
+DECEMBER_RANK = (10, 30)  # December rank day (month, day) (assumption)
+
 
 def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
     """The ``n``-th ``weekday`` (Mon=0) of a month."""
@@ -38,9 +45,9 @@ def june_event(year: int) -> ReconEvent:
 def december_event(
     year: int,
     *,
-    rank_month_day: tuple[int, int] = (10, 30),
-    effective_weekday_n: int = 2,
-    size: float = 0.5,
+    rank_month_day: tuple[int, int] = DECEMBER_RANK,
+    effective_weekday_n: int = DECEMBER_FRIDAY,
+    size: float = DECEMBER_SIZE,
 ) -> ReconEvent:
     """December event: rank day and the n-th Friday of December from config (assumptions)."""
     return ReconEvent(
@@ -55,10 +62,10 @@ def events_between(
     start: date,
     end: date,
     *,
-    semiannual_from: date = date(2026, 12, 1),
-    december_size: float = 0.5,
-    december_friday: int = 2,
-    december_rank: tuple[int, int] = (10, 30),
+    semiannual_from: date = SEMIANNUAL_FROM,
+    december_size: float = DECEMBER_SIZE,
+    december_friday: int = DECEMBER_FRIDAY,
+    december_rank: tuple[int, int] = DECEMBER_RANK,
 ) -> list[ReconEvent]:
     """Events whose effective date lies in ``[start, end]`` or whose run-up overlaps it."""
     out: list[ReconEvent] = []

@@ -25,55 +25,91 @@ sum equals I at the last month end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
-from regime.flows.calendar import ReconEvent, events_between
+from regime.config import Spec
+from regime.flows.calendar import (
+    DECEMBER_FRIDAY,
+    DECEMBER_SIZE,
+    SEMIANNUAL_FROM,
+    ReconEvent,
+    events_between,
+)
 
 GROSS_RECENT_USD_BN = 220.0  # Nasdaq + NYSE recon-day traded value, 2024 (~217 in 2025)
 GROSS_SEED_USD_BN = 334.0  # "reconstitution-related buying" cited by seed articles
+GROSS_PRESETS = {"recent": GROSS_RECENT_USD_BN, "seed": GROSS_SEED_USD_BN}
+# decay of the transient part (fixed assumptions, not scenario settings)
+BETA_RANGE = (0.5, 1.0)  # power-law exponent beta ~ U(low, high)
+TAU_DAYS = 5.0  # power-law time scale, business days
+DECAY_WINDOW_DAYS = 60  # business days after which only the permanent part remains
 
 
-@dataclass(frozen=True)
-class FlowParams:
-    """Flow spec (USD bn, fractions, % per day). Defaults are documented assumptions."""
+class FlowSpec(Spec):
+    """A scenario's ``flows``: the overlay's settings (USD bn, fractions, % per day).
+
+    The one definition of the overlay's parameters: the scenario YAML is validated
+    against it and the impact functions below read it. Defaults are documented
+    assumptions; ``*_range`` are ``[low, high]`` of a uniform prior per path.
+    """
 
     enabled: bool = True
     model: Literal["sqrt", "linear"] = "sqrt"
-    gross_value_usd_bn: float = GROSS_RECENT_USD_BN
-    net_imbalance: float = 0.05  # fraction of gross that is net buying of small caps
-    net_imbalance_sd: float = 0.02  # uncertainty of that fraction (truncated at 0)
-    passive_aum_usd_bn: float = 450.0  # assets tracking the small-cap index (informational)
-    adv_usd_bn: float = 35.0  # average daily traded value of the small-cap basket
-    daily_vol_pct: float = 1.6  # daily volatility of the basket, %
-    market_value_usd_bn: float = 3000.0  # small-cap basket market value (linear model)
-    y_low: float = 0.5
-    y_high: float = 1.0
-    m_low: float = 3.0
-    m_high: float = 8.0
-    permanent_low: float = 0.33
-    permanent_high: float = 0.5
-    beta_low: float = 0.5
-    beta_high: float = 1.0
-    tau_days: float = 5.0
-    decay_window_days: int = 60
-    december_size: float = 0.5
-    december_friday: int = 2
-    semiannual_from: date = date(2026, 12, 1)
+    gross: Literal["recent", "seed"] | float = Field(
+        "recent",
+        description=f"recent (~${GROSS_RECENT_USD_BN:.0f}B recon-day value), "
+        f"seed (${GROSS_SEED_USD_BN:.0f}B) or USD bn",
+    )
+    net_imbalance: float = Field(
+        0.05, ge=0, le=1, description="fraction of gross that is net buying of small caps"
+    )
+    net_imbalance_sd: float = Field(
+        0.02, ge=0, description="uncertainty of that fraction (truncated at 0)"
+    )
+    passive_aum_usd_bn: float = Field(
+        450.0, gt=0, description="assets tracking the small-cap index (informational)"
+    )
+    adv_usd_bn: float = Field(35.0, gt=0, description="average daily traded value of the basket")
+    daily_vol_pct: float = Field(1.6, gt=0, description="daily volatility of the basket, %")
+    market_value_usd_bn: float = Field(
+        3000.0, gt=0, description="small-cap basket market value (linear model)"
+    )
+    y_range: tuple[float, float] = Field((0.5, 1.0), description="square-root law Y")
+    multiplier_range: tuple[float, float] = Field((3.0, 8.0), description="linear multiplier M")
+    permanent_range: tuple[float, float] = Field(
+        (0.33, 0.5), description="permanent fraction phi of the peak"
+    )
+    december_size: float = Field(DECEMBER_SIZE, ge=0)
+    december_friday: int = Field(DECEMBER_FRIDAY, ge=1, le=4)
+    semiannual_from: date = SEMIANNUAL_FROM
+
+    @model_validator(mode="after")
+    def _ranges(self) -> FlowSpec:
+        for key in ("y_range", "multiplier_range", "permanent_range"):
+            lo, hi = getattr(self, key)
+            if lo > hi or lo < 0:
+                raise ValueError(f"{key} must be [low, high] with 0 <= low <= high, got {[lo, hi]}")
+        return self
+
+    @property
+    def gross_value_usd_bn(self) -> float:
+        """Gross traded value, USD bn (a preset's value or the number given)."""
+        return GROSS_PRESETS[self.gross] if isinstance(self.gross, str) else float(self.gross)
 
 
-def peak_impact(p: FlowParams, n: int, rng: np.random.Generator) -> np.ndarray:
+def peak_impact(p: FlowSpec, n: int, rng: np.random.Generator) -> np.ndarray:
     """Peak impact (%) per path for a unit-size event: (n,)."""
     imb = np.clip(p.net_imbalance + p.net_imbalance_sd * rng.standard_normal(n), 0.0, None)
     q = imb * p.gross_value_usd_bn
     if p.model == "sqrt":
-        y = rng.uniform(p.y_low, p.y_high, n)
+        y = rng.uniform(*p.y_range, n)
         return np.asarray(y * p.daily_vol_pct * np.sqrt(q / p.adv_usd_bn))
-    m = rng.uniform(p.m_low, p.m_high, n)
+    m = rng.uniform(*p.multiplier_range, n)
     return np.asarray(m * q / p.market_value_usd_bn * 100.0)
 
 
@@ -90,7 +126,7 @@ def impact_level(
     peak: np.ndarray,
     permanent: np.ndarray,
     beta: np.ndarray,
-    p: FlowParams,
+    p: FlowSpec,
 ) -> np.ndarray:
     """Price displacement (%) per path and business day: (n, len(days))."""
     bdays = pd.bdate_range(event.rank_day, event.effective)
@@ -106,14 +142,14 @@ def impact_level(
     post = d >= eff
     if post.any():
         w = decay_weight(
-            after[post][None, :].astype(float), beta[:, None], p.tau_days, p.decay_window_days
+            after[post][None, :].astype(float), beta[:, None], TAU_DAYS, DECAY_WINDOW_DAYS
         )
         out[:, post] = peak[:, None] * (permanent[:, None] + (1 - permanent[:, None]) * w)
     return out
 
 
 def monthly_overlay(
-    months: pd.PeriodIndex, p: FlowParams, n: int, rng: np.random.Generator
+    months: pd.PeriodIndex, p: FlowSpec, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Monthly flow overlay (n, len(months)) in % and the peak impacts (n, n_events).
 
@@ -139,8 +175,8 @@ def monthly_overlay(
     peaks = []
     for ev in events:
         peak = peak_impact(p, n, rng) * ev.size
-        permanent = rng.uniform(p.permanent_low, p.permanent_high, n)
-        beta = rng.uniform(p.beta_low, p.beta_high, n)
+        permanent = rng.uniform(*p.permanent_range, n)
+        beta = rng.uniform(*BETA_RANGE, n)
         level += impact_level(month_ends, ev, peak, permanent, beta, p)
         peaks.append(peak)
     # displacement already in place before the first month is history, not scenario

@@ -21,7 +21,7 @@ from regime.bayes.sensitivity import SENSITIVE_SHIFT
 from regime.config import stable_hash
 from regime.errors import BadInputError
 from regime.reports import figures as F
-from regime.scenarios.summary import fan, summary
+from regime.scenarios.summary import baseline_name, fan, summary, summary_months
 
 DECIMALS = 2
 
@@ -53,7 +53,6 @@ def render_report(
         raise BadInputError(f"Model folder {model.folder} has no panel.csv; refit it.")
     table = summary(ds, panel.frame)
     horizon = ds.sizes[D.MONTH]
-    summary_months = sorted({m for m in (3, 6, 12) if m <= horizon} | {horizon})
     summ_post = model.summary()
     kind = meta.get("kind", "markov")
     figs = {
@@ -102,7 +101,8 @@ def render_report(
         "samples": ds.sizes[D.SAMPLE],
         "generated": now(),
         "horizon": horizon,
-        "summary_months": summary_months,
+        "summary_months": summary_months(horizon),
+        "baseline": baseline_name(ds) or "",
         "summary_rows": rows,
         "gate_warnings": diag.warnings(),
         "sensitivity": info.get("prior_sensitivity") or [],

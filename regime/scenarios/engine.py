@@ -7,9 +7,14 @@ relative returns from the regime's emission and adds the reconstitution overlay.
 For an observed-regime model the regime of each month follows from the
 scenario's features through the same rules (or the stored classifier); a label
 never seen in training draws a new regime from the hierarchical population.
-Cumulative returns compound: ``100 * (prod(1 + r/100) - 1)``. Scenarios share
-common random numbers (the same seeded stream), so their differences reflect
-their macro paths rather than simulation noise.
+Cumulative returns compound: ``100 * (prod(1 + r/100) - 1)``.
+
+Scenarios share common random numbers: sample ``i`` of every scenario uses the
+same posterior draw, the same regime uniforms, the same emission shocks and
+the same flow coefficients, because each of these comes from its own stream
+(:data:`STREAMS`, spawned from ``seed``) that a scenario's path draws cannot
+shift. Differences between scenarios on the same sample index therefore come
+from their macro paths (and flow specs), not from simulation noise.
 """
 
 from __future__ import annotations
@@ -32,6 +37,17 @@ from regime.scenarios.paths import MacroPaths, build_paths
 from regime.scenarios.spec import ScenarioSpec
 
 log = logging.getLogger(__name__)
+
+# Independent random streams per scenario, spawned from the run's seed in this order.
+# Paths (soft paths, baseline bootstrap) draw a scenario-dependent amount of numbers,
+# so they get a stream of their own; the others draw a fixed amount per sample.
+STREAMS = ("paths", "draws", "model", "flows")
+
+
+def streams(seed: int) -> dict[str, np.random.Generator]:
+    """Fresh generators for one scenario; every scenario of a run gets the same ones."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {k: np.random.default_rng(c) for k, c in zip(STREAMS, children, strict=True)}
 
 
 @numba.njit(cache=True)
@@ -149,6 +165,9 @@ def _observed_macro(
             labels = list(rule_labels(frame, features)[D.LABEL])
         codes[i] = [names.index(lab) if lab in names else -1 for lab in labels]
     codes = np.broadcast_to(codes, (n, horizon))
+    # shocks first: their count is the same in every scenario (common random numbers);
+    # the population draws below happen only for scenarios with unseen labels
+    eps = rng.standard_t(post["nu"][:, None], size=(n, horizon))
     rows = np.arange(n)[:, None]
     mu = post["mu"][rows, np.maximum(codes, 0)]
     sig = post["sigma"][rows, np.maximum(codes, 0)]
@@ -159,7 +178,6 @@ def _observed_macro(
             post["ls0"][:, None] + post["tau_s"][:, None] * rng.standard_normal((n, horizon))
         )
         mu, sig = np.where(new, mu_new, mu), np.where(new, sig_new, sig)
-    eps = rng.standard_t(post["nu"][:, None], size=(n, horizon))
     return np.asarray(codes, dtype=np.int8), mu + sig * eps
 
 
@@ -177,6 +195,9 @@ def run(
     Variables: ``regime`` (int8), ``macro``, ``flow``, ``total`` (monthly %, small
     minus large), ``cumulative`` (compounded %), plus the macro paths
     (``fedfunds``, ``inflation``, ``dollar``: scenario x month, sample mean).
+    The attribute ``baseline`` names the scenario with ``baseline: true`` ("" when
+    there is none; more than one is refused). Samples are paired across scenarios
+    (common random numbers, see the module docstring).
     """
     panel = panel if panel is not None else getattr(model, "panel", None)
     if panel is None:
@@ -196,6 +217,11 @@ def run(
         raise BadInputError(
             f"All scenarios of one run need the same horizon; got {sorted(horizons)}."
         )
+    baselines = [s.name for s in scenarios if s.baseline]
+    if len(baselines) > 1:
+        raise BadInputError(
+            f"At most one scenario may set baseline: true; got {', '.join(baselines)}."
+        )
     moves = any(not s.baseline and s.paths != type(s.paths)() for s in scenarios)
     if kind == "markov" and not model.data.tvtp.shape[1] and moves:
         log.warning(
@@ -207,9 +233,8 @@ def run(
     }
     months_ref: pd.PeriodIndex | None = None
     for spec in scenarios:
-        # common random numbers: every scenario replays the same stream, so differences
-        # between scenarios come from their paths, not from simulation noise
-        rng = np.random.default_rng(seed)
+        # common random numbers: every scenario replays the same streams (see STREAMS)
+        rng = streams(seed)
         pan = _panel_at(panel, spec)
         start_probs = None
         if spec.start != "latest" and kind == "markov":
@@ -220,15 +245,15 @@ def run(
             if kind == "markov"
             else tuple(model.model.classifier.features)
             if model.model.classifier
-            else (D.FEDFUNDS_CHG6, D.CPI_YOY, D.USD_YOY)
+            else D.STATE_FEATURES
         )
-        paths = build_paths(spec, pan.frame, feat_names, n, rng)
-        idx = _draw_index(n_draws, n, rng)
+        paths = build_paths(spec, pan.frame, feat_names, n, rng["paths"])
+        idx = _draw_index(n_draws, n, rng["draws"])
         if kind == "markov":
-            regimes, macro = _markov_macro(model, paths, pan, idx, start_probs, rng)
+            regimes, macro = _markov_macro(model, paths, pan, idx, start_probs, rng["model"])
         else:
-            regimes, macro = _observed_macro(model, paths, features, idx, rng)
-        flow, _ = monthly_overlay(paths.months, spec.flows.params(), n, rng)
+            regimes, macro = _observed_macro(model, paths, features, idx, rng["model"])
+        flow, _ = monthly_overlay(paths.months, spec.flows, n, rng["flows"])
         out["regime"].append(regimes)
         out["macro"].append(macro)
         out["flow"].append(flow)
@@ -260,6 +285,7 @@ def run(
         coords=coords,
         attrs={
             "model_kind": kind,
+            "baseline": baselines[0] if baselines else "",  # "" : no baseline in this run
             "seed": seed,
             "last_month": str(panel.frame.index[-1]),
             "synthetic": int(bool(panel.meta.synthetic)),

@@ -23,7 +23,6 @@ a path soft: a random walk whose sd at the horizon is ``sd`` (same units).
 
 from __future__ import annotations
 
-from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +32,7 @@ from pydantic import Field, field_validator, model_validator
 
 from regime.config import Spec, read_yaml, validate
 from regime.errors import BadInputError
-from regime.flows.impact import FlowParams
+from regime.flows.impact import FlowSpec  # a scenario's `flows`, defined beside its maths
 
 MAX_HORIZON = 120
 PATH_VARIABLES = ("fedfunds", "inflation", "dollar")
@@ -75,63 +74,6 @@ class PathsSpec(Spec):
     fedfunds: PathSpec = PathSpec()
     inflation: PathSpec = PathSpec()
     dollar: PathSpec = PathSpec()
-
-
-class FlowSpec(Spec):
-    """Reconstitution overlay settings (see :mod:`regime.flows.impact`)."""
-
-    enabled: bool = True
-    model: Literal["sqrt", "linear"] = "sqrt"
-    gross: Literal["recent", "seed"] | float = Field(
-        "recent", description="recent (~$220B recon-day value), seed ($334B) or USD bn"
-    )
-    net_imbalance: float = Field(0.05, ge=0, le=1)
-    net_imbalance_sd: float = Field(0.02, ge=0)
-    passive_aum_usd_bn: float = Field(450.0, gt=0)
-    adv_usd_bn: float = Field(35.0, gt=0)
-    daily_vol_pct: float = Field(1.6, gt=0)
-    market_value_usd_bn: float = Field(3000.0, gt=0)
-    y_range: tuple[float, float] = (0.5, 1.0)
-    multiplier_range: tuple[float, float] = (3.0, 8.0)
-    permanent_range: tuple[float, float] = (0.33, 0.5)
-    december_size: float = Field(0.5, ge=0)
-    december_friday: int = Field(2, ge=1, le=4)
-    semiannual_from: date = date(2026, 12, 1)
-
-    @model_validator(mode="after")
-    def _ranges(self) -> FlowSpec:
-        for key in ("y_range", "multiplier_range", "permanent_range"):
-            lo, hi = getattr(self, key)
-            if lo > hi or lo < 0:
-                raise ValueError(f"{key} must be [low, high] with 0 <= low <= high, got {[lo, hi]}")
-        return self
-
-    def params(self) -> FlowParams:
-        from regime.flows.impact import GROSS_RECENT_USD_BN, GROSS_SEED_USD_BN
-
-        gross = {"recent": GROSS_RECENT_USD_BN, "seed": GROSS_SEED_USD_BN}.get(
-            self.gross if isinstance(self.gross, str) else "", self.gross
-        )
-        return FlowParams(
-            enabled=self.enabled,
-            model=self.model,
-            gross_value_usd_bn=float(gross),
-            net_imbalance=self.net_imbalance,
-            net_imbalance_sd=self.net_imbalance_sd,
-            passive_aum_usd_bn=self.passive_aum_usd_bn,
-            adv_usd_bn=self.adv_usd_bn,
-            daily_vol_pct=self.daily_vol_pct,
-            market_value_usd_bn=self.market_value_usd_bn,
-            y_low=self.y_range[0],
-            y_high=self.y_range[1],
-            m_low=self.multiplier_range[0],
-            m_high=self.multiplier_range[1],
-            permanent_low=self.permanent_range[0],
-            permanent_high=self.permanent_range[1],
-            december_size=self.december_size,
-            december_friday=self.december_friday,
-            semiannual_from=self.semiannual_from,
-        )
 
 
 class ScenarioSpec(Spec):

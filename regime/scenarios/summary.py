@@ -11,6 +11,9 @@ from regime.scenarios.paths import history_user_units
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 ES_LEVEL = 0.05
+SUMMARY_MONTHS = (3, 6, 12)  # horizons of the summary table (plus the run's own horizon)
+DECISION_MONTH = 12  # interval of the difference and P(beats baseline) at this horizon
+TIE_WEIGHT = 0.5  # a paired sample equal to the baseline's counts half a win
 IMPLAUSIBLE_PERCENTILE = 0.5  # % of historical windows farther away; below this we warn
 
 
@@ -30,16 +33,22 @@ def fan(ds: xr.Dataset) -> pd.DataFrame:
     )
 
 
-def horizon_table(ds: xr.Dataset, months: tuple[int, ...] = (3, 6, 12)) -> pd.DataFrame:
+def summary_months(horizon: int, months: tuple[int, ...] = SUMMARY_MONTHS) -> list[int]:
+    """The table's horizons: ``months`` that the run reaches, and the run's horizon."""
+    return sorted({*(m for m in months if m <= horizon), horizon})
+
+
+def horizon_table(ds: xr.Dataset, months: tuple[int, ...] = SUMMARY_MONTHS) -> pd.DataFrame:
     """Per scenario: median and 90% interval at 3/6/12 months and the horizon, P(outperform),
-    5% expected shortfall, mean macro and flow contributions, regime occupancy."""
+    5% expected shortfall, mean macro and flow contributions, regime occupancy, and the
+    paired differences against the baseline (:func:`baseline_differences`)."""
     rows = []
     horizon = ds.sizes[D.MONTH]
     for name in ds[D.SCENARIO].values:
         sc = ds.sel({D.SCENARIO: name})
         cum = sc["cumulative"].values  # (sample, month)
         row: dict[str, float | str] = {D.SCENARIO: str(name)}
-        for m in sorted({*(x for x in months if x <= horizon), horizon}):
+        for m in summary_months(horizon, months):
             x = cum[:, m - 1]
             row[f"median_{m}m"] = float(np.median(x))
             row[f"q05_{m}m"] = float(np.quantile(x, 0.05))
@@ -54,7 +63,51 @@ def horizon_table(ds: xr.Dataset, months: tuple[int, ...] = (3, 6, 12)) -> pd.Da
         for k in np.unique(regimes[regimes >= 0]):
             row[f"occupancy_regime_{k}"] = float((regimes == k).mean())
         rows.append(row)
-    return pd.DataFrame(rows).set_index(D.SCENARIO)
+    return pd.DataFrame(rows).set_index(D.SCENARIO).join(baseline_differences(ds, months))
+
+
+def baseline_name(ds: xr.Dataset) -> str | None:
+    """The scenario of the run with ``baseline: true``, or None (none, or an older result)."""
+    name = str(ds.attrs.get("baseline", ""))
+    return name if name in set(map(str, ds[D.SCENARIO].values)) else None
+
+
+def baseline_differences(ds: xr.Dataset, months: tuple[int, ...] = SUMMARY_MONTHS) -> pd.DataFrame:
+    """Paired differences of the cumulative return, scenario minus baseline (pp of %).
+
+    Sample ``i`` of every scenario shares its posterior draw and random numbers with
+    sample ``i`` of the baseline (common random numbers), so the difference is taken
+    sample by sample. Columns: ``baseline`` (bool, the baseline's own row),
+    ``diff_median_{m}m`` at the summary horizons, ``diff_q05_{m}m``/``diff_q95_{m}m``
+    (90% interval) and ``p_beats_baseline_{m}m`` = Pr[diff > 0] + Pr[diff = 0] / 2
+    at :data:`DECISION_MONTH` and the run's horizon (horizons beyond the run are
+    skipped). Ties count one half: they are common, not a measure-zero event (a
+    sample whose regime path the scenario does not change ends exactly where the
+    baseline does), and a scenario identical to the baseline gets 0.5, no edge
+    either way. Without a baseline the difference columns are NaN.
+    """
+    horizon = ds.sizes[D.MONTH]
+    names = [str(n) for n in ds[D.SCENARIO].values]
+    base = baseline_name(ds)
+    at = summary_months(horizon, months)
+    wide = sorted({m for m in (DECISION_MONTH, horizon) if m <= horizon})
+    cols = [f"diff_median_{m}m" for m in at]
+    for m in wide:
+        cols += [f"diff_q05_{m}m", f"diff_q95_{m}m", f"p_beats_baseline_{m}m"]
+    out = pd.DataFrame(np.nan, index=pd.Index(names, name=D.SCENARIO), columns=cols)
+    out.insert(0, "baseline", [n == base for n in names])
+    if base is None:
+        return out
+    cum = ds["cumulative"].values.astype(float)  # (scenario, sample, month)
+    diff = cum - cum[names.index(base)][None]
+    for m in at:
+        out[f"diff_median_{m}m"] = np.median(diff[:, :, m - 1], axis=1)
+    for m in wide:
+        d = diff[:, :, m - 1]
+        out[f"diff_q05_{m}m"] = np.quantile(d, 0.05, axis=1)
+        out[f"diff_q95_{m}m"] = np.quantile(d, 0.95, axis=1)
+        out[f"p_beats_baseline_{m}m"] = (d > 0).mean(axis=1) + TIE_WEIGHT * (d == 0).mean(axis=1)
+    return out
 
 
 def _changes(hist: pd.DataFrame, horizon: int) -> pd.DataFrame:

@@ -73,7 +73,38 @@ def test_report_html_figures_and_numbers(demo_report: tuple[Config, Path]) -> No
         after = html.split(cell, 1)[1]
         first = re.search(r"<td>([-0-9.]+)</td>", after)
         assert first is not None and float(first.group(1)) == round(row["median_3m"], 2)
+    # paired differences against the baseline, from the dataset directly
+    base = ds.attrs["baseline"]
+    assert base == "baseline" and csv["baseline"].tolist() == list(csv.index == base)
+    ref = ds["cumulative"].sel(scenario=base).values.astype(float)[:, 11]
+    for name, row in csv.iterrows():
+        d = ds["cumulative"].sel(scenario=name).values.astype(float)[:, 11] - ref
+        assert row["diff_median_12m"] == pytest.approx(float(np.median(d)), abs=1e-9)
+        p_beats = float((d > 0).mean() + (d == 0).mean() / 2)  # a tie is half a win
+        assert row["p_beats_baseline_12m"] == pytest.approx(p_beats)
+        cells = (  # the report rounds with pandas (numpy) to two decimals
+            '<td colspan="2">baseline</td>'
+            if name == base
+            else f"<td>{np.round(row['diff_median_12m'], 2):+.2f}</td>"
+            f"<td>{np.round(row['p_beats_baseline_12m'], 2)}</td>"
+        )
+        assert cells in html.split(f'<td class="l">{name}</td>', 1)[1].split("</tr>", 1)[0]
     assert html.count('id="synthetic-banner"') == 1
+
+
+def test_report_without_baseline_says_so(demo_report: tuple[Config, Path], tmp_path: Path) -> None:
+    from regime.bayes.io import load_model
+    from regime.pipeline import model_folder
+    from regime.reports.render import load_scenarios, render_report
+
+    cfg, path = demo_report
+    ds = load_scenarios(path.parent / "scenarios")
+    ds.attrs["baseline"] = ""  # as for scenario files without `baseline: true`
+    html = render_report(load_model(model_folder(cfg, "t")), ds, tmp_path).read_text()
+    assert "there is no baseline to compare against" in html
+    assert "P(beats baseline)" not in html
+    csv = pd.read_csv(tmp_path / "summary.csv", index_col=0)
+    assert csv["p_beats_baseline_12m"].isna().all() and not csv["baseline"].any()
 
 
 def test_report_rebuilds_in_a_fresh_process(

@@ -263,3 +263,182 @@ def test_soft_paths_pair_each_sample_with_its_own_path(panel: Panel) -> None:
     rise = paths.fedfunds[:, -1] - paths.fedfunds[:, 0]
     left = regimes[:, -1] == 1
     assert left[rise > np.quantile(rise, 0.75)].mean() > left[rise < np.quantile(rise, 0.25)].mean()
+
+
+# --------------------------------------------------------------------------- paired differences
+
+
+def fed_driven(panel: Panel, n: int = 600) -> MarkovSwitchingResults:
+    """Calm (0.5 %, sd 2) and stress (-1 %, sd 4) regimes; a Fed rise pushes calm -> stress."""
+    from regime.bayes.markov import prepare_data as prep
+
+    feats = ("fedfunds_chg6",)
+    frame = panel.model_frame(["rel_return", *feats])
+    a = np.zeros((1, n, 2, 2))
+    a[..., 0, 1], a[..., 1, 0] = -3.0, -2.0
+    b = np.zeros((1, n, 2, 2, 1))
+    b[..., 0, 1, 0] = 1.5
+    draws = np.random.default_rng(7)  # posterior draws that differ, so idx pairing matters
+    mu = np.stack([0.5 + 0.2 * draws.standard_normal(n), -1.0 + 0.2 * draws.standard_normal(n)], 1)
+    idata = az.from_dict(
+        posterior={
+            "mu": mu[None],
+            "sigma": np.broadcast_to([2.0, 4.0], (1, n, 2)).copy(),
+            "a": a,
+            "b": b,
+            "filtered_last": np.tile([0.8, 0.2], (1, n, 1)),
+        }
+    )
+    res = MarkovSwitchingResults(
+        idata,
+        prep(frame["rel_return"], exog_tvtp=frame[list(feats)]),
+        MarkovSpec(k_regimes=2, switching_variance=True),
+    )
+    res.panel = panel
+    return res
+
+
+def test_scenarios_are_paired_sample_by_sample(panel: Panel) -> None:
+    """Same sample index = same posterior draw, regime uniforms, shocks and flows everywhere.
+
+    The baseline bootstraps its macro paths (random numbers a hard-path scenario never
+    draws) and a soft path draws its own walk: neither may shift the other streams.
+    """
+    hike = {"fedfunds": {"kind": "linear", "change": 2.0, "months": 6}}
+    specs = [
+        ScenarioSpec(name="base", baseline=True),
+        ScenarioSpec(name="hold"),
+        ScenarioSpec(name="hike", paths=hike),
+        ScenarioSpec(name="hike_twin", paths=hike),  # the same spec under another name
+        ScenarioSpec(name="soft", paths={"fedfunds": {"kind": "hold", "sd": 1.0}}),
+    ]
+    ds = run(fed_driven(panel), specs, n_samples=1000, seed=4)
+    assert ds.attrs["baseline"] == "base"
+    cum = ds["cumulative"].values
+    np.testing.assert_array_equal(cum[3], cum[2])
+    t = horizon_table(ds)
+    assert t["baseline"].tolist() == [True, False, False, False, False]
+    diffs = [c for c in t.columns if c.startswith(("diff_", "p_beats"))]
+    assert (t.loc["base", diffs].drop("p_beats_baseline_12m") == 0).all()
+    assert t.loc["base", "p_beats_baseline_12m"] == 0.5  # a tie counts half a win
+    pd.testing.assert_series_equal(
+        t.loc["hike", diffs], t.loc["hike_twin", diffs], check_names=False
+    )
+    # where a scenario draws the baseline's regime path, the same posterior draw and
+    # shocks give the same monthly return exactly; elsewhere the Fed path changed it
+    regime, macro = ds["regime"].values, ds["macro"].values
+    for i, name in enumerate(ds.scenario.values[1:], start=1):
+        same = (regime[i] == regime[0]).all(axis=1)
+        assert 0.05 < same.mean() < 1.0, name
+        np.testing.assert_array_equal(macro[i][same], macro[0][same])
+    # the flow overlay (same flow spec) is the same in every scenario
+    np.testing.assert_array_equal(
+        ds["flow"].values, np.broadcast_to(ds["flow"].values[0], cum.shape)
+    )
+
+
+def test_constant_transitions_give_zero_differences(panel: Panel) -> None:
+    """Without TVTP the macro path cannot move the outcome: every difference is exactly 0."""
+    ds = run(calm_stress(panel), builtin_scenarios(), n_samples=300, seed=2)
+    t = horizon_table(ds)
+    diffs = [c for c in t.columns if c.startswith(("diff_", "p_beats"))]
+    assert len(diffs) == 6 and (t[diffs[:-1]] == 0).all().all()
+    assert (t["p_beats_baseline_12m"] == 0.5).all()  # all ties: no edge either way
+    assert t["baseline"].sum() == 1 and bool(t.loc["baseline", "baseline"])
+
+
+def test_baseline_differences_match_numpy(panel: Panel) -> None:
+    hike = ScenarioSpec(name="hike", paths={"fedfunds": {"kind": "linear", "change": 3.0}})
+    cut = ScenarioSpec(name="cut", paths={"fedfunds": {"kind": "linear", "change": -3.0}})
+    base = ScenarioSpec(name="base", baseline=True)
+    ds = run(fed_driven(panel), [hike, base, cut], n_samples=2000, seed=9)
+    t = horizon_table(ds)
+    # independent computation: compound the monthly totals in float64, pair by sample index
+    total = ds["total"].values.astype(float)
+    cum = 100.0 * (np.cumprod(1.0 + total / 100.0, axis=-1) - 1.0)
+    names = list(ds.scenario.values)
+    b = names.index("base")
+    tol = 1e-3  # the stored cumulative is float32 (~1e-6 relative of values up to ~100 %)
+    for i, name in enumerate(names):
+        d = cum[i] - cum[b]  # (sample, month)
+        for m in (3, 6, 12):
+            assert t.loc[name, f"diff_median_{m}m"] == pytest.approx(
+                np.median(d[:, m - 1]), abs=tol
+            )
+        assert t.loc[name, "diff_q05_12m"] == pytest.approx(np.quantile(d[:, 11], 0.05), abs=tol)
+        assert t.loc[name, "diff_q95_12m"] == pytest.approx(np.quantile(d[:, 11], 0.95), abs=tol)
+        # a tie within float32 rounding could flip a sample; none here is that close
+        assert not ((np.abs(d[:, 11]) < tol) & (d[:, 11] != 0)).any()
+        wins, ties = (d[:, 11] > 0).mean(), (d[:, 11] == 0).mean()
+        assert t.loc[name, "p_beats_baseline_12m"] == pytest.approx(wins + ties / 2, abs=1e-12)
+    # a Fed hike pushes calm -> stress, so it loses to the baseline more often than a cut
+    assert t.loc["hike", "p_beats_baseline_12m"] < t.loc["cut", "p_beats_baseline_12m"]
+    assert t.loc["hike", "diff_median_12m"] < 0 < t.loc["cut", "diff_median_12m"] + 1.0
+
+
+def test_baseline_difference_columns_follow_the_horizon(panel: Panel) -> None:
+    model = calm_stress(panel)
+    ds = run(
+        model, [ScenarioSpec(name="a", horizon=6), ScenarioSpec(name="b", horizon=6)], n_samples=50
+    )
+    t = horizon_table(ds)
+    assert ds.attrs["baseline"] == ""
+    assert not t["baseline"].any()
+    diff_cols = [c for c in t.columns if "diff" in c or "beats" in c]
+    assert diff_cols == [
+        "diff_median_3m",
+        "diff_median_6m",
+        "diff_q05_6m",
+        "diff_q95_6m",
+        "p_beats_baseline_6m",
+    ]
+    assert t[diff_cols].isna().all().all()  # no baseline: nothing to compare against
+
+
+def test_more_than_one_baseline_is_refused(panel: Panel) -> None:
+    specs = [ScenarioSpec(name="a", baseline=True), ScenarioSpec(name="b", baseline=True)]
+    with pytest.raises(BadInputError, match="At most one scenario may set baseline: true"):
+        run(calm_stress(panel), specs, n_samples=10)
+
+
+def test_observed_regimes_share_shocks_when_a_label_is_new() -> None:
+    """A label never seen in training draws a new regime, after the shared shocks."""
+    from types import SimpleNamespace
+
+    from regime.config import FeatureSpec
+    from regime.scenarios.engine import _observed_macro
+    from regime.scenarios.paths import MacroPaths
+
+    n, horizon = 200, 6
+    names = ["easing|low|weak", "tightening|high|strong"]
+    post = {
+        "mu": np.tile([0.5, -1.0], (1, n, 1)),
+        "sigma": np.tile([2.0, 4.0], (1, n, 1)),
+        "nu": np.full((1, n), 6.0),
+        "mu0": np.zeros((1, n)),
+        "tau": np.ones((1, n)),
+        "ls0": np.zeros((1, n)),
+        "tau_s": np.full((1, n), 0.1),
+    }
+    model = SimpleNamespace(
+        idata=az.from_dict(posterior=post), model=SimpleNamespace(names=names, classifier=None)
+    )
+    easing = [-1.0, 2.0, -1.0]  # fedfunds_chg6 (pp), cpi_yoy (%), usd_yoy (%)
+    holding = [0.0, 2.0, -1.0]  # "holding|low|weak": never seen in training
+    months = pd.period_range("2030-01", periods=horizon, freq="M")
+
+    def macro(rows: list[list[float]]) -> np.ndarray:
+        paths = MacroPaths(
+            months,
+            *(np.zeros((1, horizon)),) * 3,
+            np.array([rows]),
+            ("fedfunds_chg6", "cpi_yoy", "usd_yoy"),
+        )
+        return _observed_macro(model, paths, FeatureSpec(), np.arange(n), np.random.default_rng(3))[
+            1
+        ]
+
+    seen = macro([easing] * horizon)
+    mixed = macro([easing] * 3 + [holding] * 3)
+    np.testing.assert_array_equal(mixed[:, :3], seen[:, :3])
+    assert not np.allclose(mixed[:, 3:], seen[:, 3:])
