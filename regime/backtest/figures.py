@@ -23,6 +23,7 @@ from regime.backtest.scores import INTERVALS
 from regime.reports.figures import COLORS, FAN_QUANTILES
 
 PANEL_SIZE = (3.6, 2.6)  # inches per subplot (width, height)
+MARKER_MAX_POINTS = 60  # realised outcomes are marked as dots up to this many origins
 KIND_STYLE = dict(zip(KINDS, ("-", "--"), strict=True))  # line style of each forecast kind
 
 
@@ -165,10 +166,10 @@ def coverage(scores: pd.DataFrame) -> Figure | None:
             ax.axhline(prob, color=COLORS[i + 1], lw=1, ls=":")
         labels = [plain(f"{m}\n{k}") for m, k in zip(rows[MODEL], rows[KIND], strict=True)]
         ax.set_xticks(x, labels, rotation=25, ha="right", fontsize=7)
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 1.15)  # headroom above 100% for the legend
         ax.set_title(f"{h}-month horizon", fontsize=10)
     axes[0, 0].set_ylabel("share of outcomes inside", fontsize=8)
-    axes[0, 0].legend(fontsize=7, loc="lower left")
+    axes[0, 0].legend(fontsize=7, loc="upper left", ncol=2)
     fig.tight_layout()
     return fig
 
@@ -197,7 +198,8 @@ def forecast_fan(ds: xr.Dataset, model: str) -> Figure | None:
             ax.fill_between(x, band[:, 1], band[:, 3], color=COLORS[0], alpha=0.4, label="50%")
             ax.plot(x, band[:, 2], color=COLORS[0], lw=1.2, label="median")
             realised = ds["outcome"].sel({HORIZON: h}).values
-            ax.plot(x, realised, color="black", lw=0.8, marker=".", ms=3, label="realised")
+            dots = "." if len(x) <= MARKER_MAX_POINTS else None
+            ax.plot(x, realised, color="black", lw=0.8, marker=dots, ms=3, label="realised")
             ax.axhline(0, color="grey", lw=0.5)
             ax.set_title(plain(f"{model}, {kind}: {h}-month"), fontsize=9)
         axes[r, 0].set_ylabel("cumulative % (small - large)", fontsize=8)
