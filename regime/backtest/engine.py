@@ -681,7 +681,7 @@ def _assemble(
 def _write(result: BacktestResult, out: Path) -> None:
     """``out`` (``reports/NAME/backtest``) with the tables, ``forecasts.nc`` and
     ``index.html``, swapped in whole: a reader never sees a half-written backtest."""
-    from regime.backtest.report import render_backtest
+    from regime.backtest.report import render_backtest  # the report imports this module
 
     html = render_backtest(result, name=out.parent.name)
     with atomic_directory(out) as tmp:

@@ -62,7 +62,7 @@ def cumulative_crps(ds: xr.Dataset) -> Figure | None:
     Below zero and falling: the model is doing better than the constant
     baseline. Only origins scored for both enter (as in ``differences.csv``, so
     the last point over the number of origins is its ``difference``). ``None``
-    when the constant baseline or any other model is missing.
+    when no model was scored beside the constant baseline.
     """
     models = [str(m) for m in ds[MODEL].values]
     others = [m for m in models if m != REFERENCE]
@@ -72,6 +72,7 @@ def cumulative_crps(ds: xr.Dataset) -> Figure | None:
     fig, axes = _grid(1, len(horizons))
     x = _months(ds)
     crps = ds["crps"]
+    drawn = False
     for ax, h in zip(axes[0], horizons, strict=True):
         # the constant baseline has unconditional forecasts only; every kind is compared with them
         ref = crps.sel({MODEL: REFERENCE, KIND: KINDS[0], HORIZON: h}).values
@@ -89,8 +90,11 @@ def cumulative_crps(ds: xr.Dataset) -> Figure | None:
                     lw=1.4,
                     label=plain(f"{m}, {kind}"),
                 )
+                drawn = True
         ax.axhline(0, color="grey", lw=0.6)
         ax.set_title(f"{h}-month horizon", fontsize=10)
+    if not drawn:
+        return None
     axes[0, 0].set_ylabel(f"cumulative CRPS minus {REFERENCE} (pp)\nbelow 0: better", fontsize=8)
     axes[0, 0].legend(fontsize=7, loc="best")
     _finish_time_axes(fig, axes)

@@ -155,3 +155,21 @@ def test_run_writes_index_html_with_umask_permissions(
         os.umask(old)
     assert page.stat().st_mode & 0o777 == 0o600
     assert out.stat().st_mode & 0o777 == 0o700
+
+
+def test_page_of_a_run_where_every_task_failed() -> None:
+    origins = list(pd.period_range("2001-01", periods=5, freq="M"))
+    spec = E.BacktestSpec(start="2001-01", horizons=(1,), models=(REFERENCE, REGIME_MODEL))
+    plan = E.Plan(
+        spec=spec,
+        origins=origins,
+        blocks=[origins],
+        outcomes=np.zeros((len(origins), 1)),
+        realised_macro={},
+        last_month=origins[-1] + 1,
+        data_hash="test",
+    )
+    html = render_backtest(E._assemble(plan, {}, {"2001-01": "boom"}), name="demo")
+    assert "No paired comparison with the constant baseline could be scored." in html
+    assert "1 task(s) failed (first origin of each: 2001-01)" in html
+    assert "<img" not in html and "made no forecast to show" in html

@@ -193,6 +193,7 @@ def test_report_links_the_backtest_and_warns_when_the_model_loses(
     cfg, _ = demo_report
     c = _own_report_folder(cfg, tmp_path)
     identity = model_identity(read_meta(cfg.report.models_dir / "t")["config"]["model"])
+    assert identity == cfg.model.identity()  # what `regime backtest` stores for this config
     result = tiny_result(regime_bias=bias, identity=identity if same_model else "other")
     E._write(result, c.report.out_dir / "t" / "backtest")
     html = make_report(c, "t").read_text()
