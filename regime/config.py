@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import typing
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -151,6 +152,33 @@ class ModelSpec(Spec):
     target_accept: float = Field(0.9, gt=0.5, lt=1.0)
     holdout_years: int = Field(5, ge=0)
     allow_unconverged: bool = False
+
+    def identity(self) -> str:
+        """Hash of what the model is, not of how it is sampled (see :func:`model_identity`)."""
+        return model_identity(self.model_dump(mode="json"))
+
+
+# ModelSpec fields that set how a model is sampled, started or checked, not what it is
+SAMPLER_FIELDS = frozenset(
+    {
+        "draws",
+        "tune",
+        "chains",
+        "seed",
+        "n_starts",
+        "sampler",
+        "target_accept",
+        "holdout_years",
+        "allow_unconverged",
+    }
+)
+
+
+def model_identity(model: Mapping[str, Any]) -> str:
+    """Stable hash of a ``ModelSpec`` dump (e.g. a saved ``model.json`` config) without
+    ``SAMPLER_FIELDS``: two fits with equal identities are the same model, perhaps
+    sampled differently (the backtest fits with ``--draws``)."""
+    return stable_hash({k: v for k, v in model.items() if k not in SAMPLER_FIELDS})
 
 
 class ReportSpec(Spec):

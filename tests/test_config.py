@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from regime.cli import main
-from regime.config import Config, load_config
+from regime.config import Config, ModelSpec, load_config
 from regime.errors import BadInputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,3 +59,10 @@ def test_api_key_never_in_spec_hash_inputs() -> None:
     c = Config.model_validate({"data": {"fred": {"api_key": "s3cr3t-key-value"}}})
     assert "s3cr3t" not in repr(c)
     assert c.spec_hash() == Config().spec_hash()
+
+
+def test_model_identity_ignores_sampler_settings() -> None:
+    base = ModelSpec().identity()
+    assert ModelSpec(draws=200, tune=100, chains=4, seed=3, holdout_years=0).identity() == base
+    assert ModelSpec(k_regimes=3).identity() != base
+    assert ModelSpec(tvtp_features=()).identity() != base

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from regime.backtest import DEFAULT_HORIZONS, MODELS
+from regime.backtest import DEFAULT_HORIZONS, FOLDER, MODELS, REPORT_FILE
 from regime.errors import BadInputError, ModelCheckError
 
 
@@ -75,7 +75,7 @@ def backtest_cmd(
     )
     cfg = _config(config)
     series = _series_for(cfg, cache_dir, synthetic, offline)
-    out = cfg.report.out_dir / name / "backtest"
+    out = cfg.report.out_dir / name / FOLDER
     with _progress() as prog:
         task = prog.add_task("backtest", total=None)
 
@@ -89,7 +89,7 @@ def backtest_cmd(
     note = result.forecasts.attrs.get("panel_note", "")
     err_console.print(f"[yellow]note:[/] panels are {note}.", highlight=False)
     console.print(f"verdict: {result.verdict}", highlight=False)
-    console.print(f"backtest: {out}")
+    console.print(f"backtest: {out / REPORT_FILE}")
     if result.failures:
         for origin, msg in sorted(result.failures.items()):
             err_console.print(f"[red]failed:[/] origin {origin}: {msg}", highlight=False)

@@ -27,7 +27,9 @@ the regime model takes a macro path, so baselines have no conditional
 forecasts and their entries are NaN).
 
 Forecasts are samples of the cumulative relative return over the next h months
-(compounded %, small minus large). Seeds derive from ``(seed, origin)``, never
+(compounded %, small minus large); ``forecasts.nc`` keeps their quantiles and
+mean, and each forecast's PIT, CRPS and log score, so figures of scores over
+time need no samples. Seeds derive from ``(seed, origin)``, never
 from the worker, so the numbers do not depend on the number of workers. Every
 finished origin is checkpointed (one ``.npz`` file per origin, written
 atomically) under ``reports/NAME/.backtest-partial/KEY``; a rerun with the same
@@ -54,9 +56,19 @@ import xarray as xr
 
 from regime import _dims as D
 from regime._io import atomic_directory, atomic_write_bytes
-from regime.backtest import BASELINES, DEFAULT_HORIZONS, MODELS
+from regime.backtest import (
+    BASELINES,
+    DEFAULT_HORIZONS,
+    DIFFERENCES_FILE,
+    FORECASTS_FILE,
+    MODELS,
+    REFERENCE,
+    REGIME_MODEL,
+    REPORT_FILE,
+)
 from regime.backtest import baselines as B
 from regime.backtest import scores as S
+from regime.backtest.verdict import verdict
 from regime.config import Config, stable_hash
 from regime.data.base import SeriesData
 from regime.errors import BadInputError, RegimeError
@@ -65,18 +77,27 @@ from regime.features.panel import Panel, build_panel
 log = logging.getLogger(__name__)
 
 KINDS = ("unconditional", "conditional")
-REFERENCE = "constant"  # the baseline every model is compared with
 PIT_EDGES = np.linspace(0.0, 1.0, 11)  # ten PIT bins; calibrated forecasts fill them evenly
 QUANTILES = np.round(np.arange(0.01, 1.0, 0.01), 2)  # stored in forecasts.nc
 # fewest months of the relative return (and features) needed at the first origin
 MIN_HISTORY_MONTHS = 60
-# a verdict calls a difference clear only with at least this many origins per horizon month
-# (the HAC variance of h-month overlapping scores needs many more than h origins)
-MIN_VERDICT_ORIGINS = 4
 ORIGIN = "origin"
 HORIZON = "horizon"
 MODEL = "model"
 KIND = "kind"
+# scores.csv, one row per model, horizon and kind (means over the scored origins)
+SCORE_COLUMNS = (
+    MODEL,
+    HORIZON,
+    KIND,
+    "n",
+    "log_score",
+    "crps",
+    "cover50",
+    "cover90",
+    "mean_error",
+    "median_error",
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,7 @@ class Plan:
     last_month: pd.Period
     data_hash: str
     point_in_time: bool = False
+    synthetic: bool = False
 
 
 @dataclass
@@ -201,6 +223,7 @@ def plan(series: Mapping[str, SeriesData], cfg: Config, spec: BacktestSpec) -> P
         last_month=last,
         data_hash=_frame_hash(full.frame),
         point_in_time=False,
+        synthetic=bool(full.meta.synthetic),
     )
 
 
@@ -393,7 +416,7 @@ def run_block(payload: Payload, block: list[pd.Period]) -> dict[str, np.ndarray]
     fitted = None
     results: dict[str, np.ndarray] = {}
     for i, origin in enumerate(block):
-        if "model" in payload.spec.models and fitted is None:
+        if REGIME_MODEL in payload.spec.models and fitted is None:
             panel = as_of_panel(payload, origin)
             fitted = _fit(panel, payload.cfg, payload.spec, origin)
         results[str(origin)] = forecast_origin(payload, origin, fitted, refit=i == 0)
@@ -460,7 +483,8 @@ def run_backtest(
         payload = Payload(series, safe, spec, p.realised_macro, p.last_month)
         with _maybe_client(client, workers, scheduler) as cl:
             failures = _submit(cl, payload, todo, ckpt, done, total, say)
-    result = _assemble(p, done, failures)
+    identity = cfg.model.identity() if REGIME_MODEL in spec.models else ""
+    result = _assemble(p, done, failures, identity)
     _write(result, out)
     if not failures:
         shutil.rmtree(ckpt, ignore_errors=True)
@@ -521,7 +545,14 @@ def _submit(
     return failures
 
 
-def _assemble(p: Plan, done: dict[str, np.ndarray], failures: dict[str, str]) -> BacktestResult:
+def _assemble(
+    p: Plan, done: dict[str, np.ndarray], failures: dict[str, str], model_identity: str = ""
+) -> BacktestResult:
+    """Scores, paired differences and the forecasts dataset from the per-origin samples.
+
+    ``model_identity`` is :meth:`regime.config.ModelSpec.identity` of the regime
+    model's configuration ("" when the regime model was not run).
+    """
     spec = p.spec
     n_o, n_h, n_m, n_k = len(p.origins), len(spec.horizons), len(spec.models), len(KINDS)
     samples = np.full((n_o, n_h, n_m, n_k, spec.draws), np.nan, dtype=np.float32)
@@ -531,6 +562,8 @@ def _assemble(p: Plan, done: dict[str, np.ndarray], failures: dict[str, str]) ->
     outcome = np.broadcast_to(p.outcomes[:, :, None, None], (n_o, n_h, n_m, n_k))
     ok = np.isfinite(samples).all(axis=-1) & np.isfinite(outcome)
     pit = np.full((n_o, n_h, n_m, n_k), np.nan)
+    crps = np.full((n_o, n_h, n_m, n_k), np.nan)
+    logs = np.full((n_o, n_h, n_m, n_k), np.nan)
     rows: list[dict[str, Any]] = []
     diffs: list[dict[str, Any]] = []
     hist_rows: list[dict[str, Any]] = []
@@ -544,6 +577,8 @@ def _assemble(p: Plan, done: dict[str, np.ndarray], failures: dict[str, str]) ->
                 sc = S.score_all(samples[sel, j, m, k].astype(float), p.outcomes[sel, j])
                 per[(j, m, k)] = sc
                 pit[sel, j, m, k] = sc.pit
+                crps[sel, j, m, k] = sc.crps
+                logs[sel, j, m, k] = sc.log_score
                 counts, _ = np.histogram(sc.pit, bins=PIT_EDGES)
                 hist_rows.extend(
                     {"model": name, "horizon": h, "kind": kind, "bin_lo": lo, "bin_hi": hi, "n": c}
@@ -592,19 +627,7 @@ def _assemble(p: Plan, done: dict[str, np.ndarray], failures: dict[str, str]) ->
                             "last_origin": str(np.asarray(p.origins)[sel][-1]),
                         }
                     )
-    cols = [
-        "model",
-        "horizon",
-        "kind",
-        "n",
-        "log_score",
-        "crps",
-        "cover50",
-        "cover90",
-        "mean_error",
-        "median_error",
-    ]
-    scores = pd.DataFrame(rows, columns=cols)
+    scores = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
     differences = pd.DataFrame(diffs)
     quant = np.full((n_o, n_h, n_m, n_k, len(QUANTILES)), np.nan)
     mean = np.full(ok.shape, np.nan)
@@ -618,6 +641,8 @@ def _assemble(p: Plan, done: dict[str, np.ndarray], failures: dict[str, str]) ->
             "quantiles": ((*dims, D.QUANTILE), quant.astype(np.float32)),
             "mean": (dims, mean),
             "pit": (dims, pit),
+            "crps": (dims, crps),
+            "log_score": (dims, logs),
             "outcome": ((ORIGIN, HORIZON), p.outcomes),
         },
         coords={
@@ -638,61 +663,37 @@ def _assemble(p: Plan, done: dict[str, np.ndarray], failures: dict[str, str]) ->
             "draws": spec.draws,
             "seed": spec.seed,
             "failed_origins": ",".join(sorted(failures)),
+            "synthetic": int(p.synthetic),
+            # what the regime model was (hashed without sampler settings): the scenario
+            # report repeats this verdict only for a model with the same identity
+            "model_identity": model_identity,
         },
     )
     return BacktestResult(
         ds,
         scores,
         differences,
-        verdict(differences, spec),
+        verdict(differences),
         pd.DataFrame(hist_rows, columns=["model", "horizon", "kind", "bin_lo", "bin_hi", "n"]),
         failures,
     )
 
 
-def verdict(differences: pd.DataFrame, spec: BacktestSpec) -> str:
-    """One plain sentence: the regime model (else the best baseline) against the constant."""
-    if differences.empty:
-        return "No paired comparison with the constant baseline could be scored."
-    d = differences[differences["metric"] == "crps"]
-    h = max(spec.horizons)
-    d = d[d["horizon"] == h] if (d["horizon"] == h).any() else d
-    if "model" in set(d["model"]):
-        d = d[d["model"] == "model"]
-        order = {"conditional": 0, "unconditional": 1}
-        row = d.sort_values("kind", key=lambda s: s.map(order)).iloc[0]
-        who, plural = f"the regime model's {row['kind']} forecasts", True
-    else:
-        row = d.sort_values("difference").iloc[0]
-        who, plural = f"the {row['model']} baseline", False
-    diff, se = float(row["difference"]), float(row["se"])
-    word = ("beat" if plural else "beats") if diff < 0 else ("lose to" if plural else "loses to")
-    few = int(row["n"]) < MIN_VERDICT_ORIGINS * int(row["horizon"])
-    clear = abs(diff) > 2 * se if np.isfinite(se) and not few else False
-    return (
-        f"Over {row['first_origin']} to {row['last_origin']} ({int(row['n'])} origins) at "
-        f"{int(row['horizon'])} months, {who} {word} the constant baseline by "
-        f"{abs(diff):.2f} ± {se:.2f} in CRPS (percentage points of cumulative return; "
-        f"Diebold-Mariano s.e. with {int(row['hac_lags'])} lags); "
-        + (
-            "too few origins to judge."
-            if few
-            else "the difference is more than two standard errors."
-            if clear
-            else "the difference is within two standard errors."
-        )
-    )
-
-
 def _write(result: BacktestResult, out: Path) -> None:
+    """``out`` (``reports/NAME/backtest``) with the tables, ``forecasts.nc`` and
+    ``index.html``, swapped in whole: a reader never sees a half-written backtest."""
+    from regime.backtest.report import render_backtest  # the report imports this module
+
+    html = render_backtest(result, name=out.parent.name)
     with atomic_directory(out) as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result.forecasts.to_netcdf(tmp / "forecasts.nc", engine="h5netcdf")
+            result.forecasts.to_netcdf(tmp / FORECASTS_FILE, engine="h5netcdf")
         result.scores.to_csv(tmp / "scores.csv", index=False)
-        result.differences.to_csv(tmp / "differences.csv", index=False)
+        result.differences.to_csv(tmp / DIFFERENCES_FILE, index=False)
         result.pit_histogram.to_csv(tmp / "pit_histogram.csv", index=False)
-        (tmp / "verdict.txt").write_text(result.verdict + "\n")
+        (tmp / "verdict.txt").write_text(result.verdict + "\n", encoding="utf-8")
+        (tmp / REPORT_FILE).write_text(html, encoding="utf-8")
         if result.failures:
             pd.Series(result.failures, name="error").rename_axis("origin").to_csv(
                 tmp / "failures.csv"

@@ -15,6 +15,7 @@ from regime import _dims as D
 
 HISTORY_MONTHS = 36
 COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
+FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)  # fan bands: 90% and 50% intervals, median
 
 
 def to_base64(fig: Any) -> str:
@@ -42,7 +43,7 @@ def fan_charts(ds: xr.Dataset, panel: pd.DataFrame) -> Any:
     months = np.arange(1, ds.sizes[D.MONTH] + 1)
     for ax, name in zip(axes.flat, names, strict=False):
         cum = ds["cumulative"].sel({D.SCENARIO: name}).values
-        q = np.quantile(cum, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+        q = np.quantile(cum, FAN_QUANTILES, axis=0)
         ax.plot(x_hist, cum_hist, color="black", lw=1)
         ax.fill_between(months, q[0], q[4], color=COLORS[0], alpha=0.2, label="90%")
         ax.fill_between(months, q[1], q[3], color=COLORS[0], alpha=0.4, label="50%")

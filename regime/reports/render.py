@@ -5,11 +5,9 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -21,13 +19,11 @@ from regime.bayes.sensitivity import SENSITIVE_SHIFT
 from regime.config import stable_hash
 from regime.errors import BadInputError
 from regime.reports import figures as F
+from regime.reports.backtest import latest_backtest
+from regime.reports.html import now_utc, template_env
 from regime.scenarios.summary import baseline_name, fan, summary, summary_months
 
 DECIMALS = 2
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def load_scenarios(folder: Path) -> xr.Dataset:
@@ -40,12 +36,14 @@ def load_scenarios(folder: Path) -> xr.Dataset:
 
 
 def render_report(
-    model: Any, ds: xr.Dataset, out_dir: Path, *, now: Callable[[], str] = _now
+    model: Any, ds: xr.Dataset, out_dir: Path, *, now: Callable[[], str] = now_utc
 ) -> Path:
     """Write ``index.html`` and tables into ``out_dir``; returns the HTML path.
 
     ``model`` is a loaded model folder (``regime.load_model``), ``ds`` a saved
-    scenario dataset. Every file is written atomically.
+    scenario dataset. When ``out_dir/backtest`` holds a backtest, the page links
+    to it and repeats its verdict on the regime model. Every file is written
+    atomically.
     """
     meta = model.meta or {}
     panel = model.panel
@@ -123,13 +121,9 @@ def render_report(
         "fit_seed": info.get("random_seed", ""),
         "scenario_seed": ds.attrs.get("seed", ""),
         "versions": meta.get("versions", {}),
+        "backtest": latest_backtest(out_dir, meta, synthetic=bool(panel.meta.synthetic)),
     }
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("regime", "reports/templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,
-    )
-    html = env.get_template("report.html").render(**ctx)
+    html = template_env().get_template("report.html").render(**ctx)
     out_dir = Path(out_dir)
     tables = {
         "summary.csv": table,

@@ -50,5 +50,8 @@ def test_tiny_run_writes_scores_and_verdict(
     out = " ".join(capsys.readouterr().out.split())
     assert rc == 0
     assert "verdict: Over 2000-01 to 2000-03" in out
-    table = pd.read_csv(tmp_path / "reports" / "demo" / "backtest" / "scores.csv")
+    folder = tmp_path / "reports" / "demo" / "backtest"
+    table = pd.read_csv(folder / "scores.csv")
     assert len(table) == 4  # 2 models x 2 horizons x unconditional
+    assert f"backtest: {Path('reports/demo/backtest/index.html')}" in out
+    assert "Backtest: demo" in (folder / "index.html").read_text(encoding="utf-8")

@@ -80,6 +80,7 @@ def test_outputs_and_scores(reference: E.BacktestResult) -> None:
     assert sorted(p.name for p in out.iterdir()) == [
         "differences.csv",
         "forecasts.nc",
+        "index.html",
         "pit_histogram.csv",
         "scores.csv",
         "verdict.txt",
@@ -208,17 +209,16 @@ def _diff_row(model: str, kind: str, n: int, diff: float, se: float) -> dict[str
 
 
 def test_verdict_names_the_regime_model_and_judges_significance() -> None:
-    spec = dataclasses.replace(BASE, models=("constant", "model"))
     table = pd.DataFrame(
         [
             _diff_row("model", "unconditional", 252, 0.5, 0.1),
             _diff_row("model", "conditional", 252, -0.8, 0.3),
         ]
     )
-    text = E.verdict(table, spec)
+    text = E.verdict(table)
     assert text.startswith("Over 2000-01 to 2020-12 (252 origins) at 12 months, the regime")
     assert "conditional forecasts beat the constant baseline by 0.80 ± 0.30 in CRPS" in text
     assert text.endswith("more than two standard errors.")
     few = pd.DataFrame([_diff_row("model", "conditional", 20, -0.8, 0.01)])
-    assert E.verdict(few, spec).endswith("too few origins to judge.")
-    assert "No paired comparison" in E.verdict(pd.DataFrame(), spec)
+    assert E.verdict(few).endswith("too few origins to judge.")
+    assert "No paired comparison" in E.verdict(pd.DataFrame())

@@ -193,3 +193,58 @@ def test_pipeline_on_real_data(raw_dir: Path, tmp_path: Path) -> None:
         assert f">{sid}</td>" in html
     assert ">2026-05</td>" in html  # FEDFUNDS' last month
     assert ">2025-11</td>" in html  # SMB's last month
+
+
+# --------------------------------------------------------------------------- backtest block
+
+
+def _own_report_folder(cfg: Config, tmp: Path) -> Config:
+    """The demo model with a report folder of its own (its scenarios copied, not rerun)."""
+    import shutil
+
+    shutil.copytree(cfg.report.out_dir / "t" / "scenarios", tmp / "r" / "t" / "scenarios")
+    return Config(report=ReportSpec(out_dir=tmp / "r", models_dir=cfg.report.models_dir))
+
+
+@pytest.mark.parametrize(
+    ("bias", "same_model", "warned"),
+    [(0.0, True, False), (6.0, True, True), (6.0, False, False)],
+    ids=["model-beats-constant", "model-loses", "backtest-of-another-model"],
+)
+def test_report_links_the_backtest_and_warns_when_the_model_loses(
+    demo_report: tuple[Config, Path], tmp_path: Path, bias: float, same_model: bool, warned: bool
+) -> None:
+    from markupsafe import escape
+
+    from regime.backtest import engine as E
+    from regime.bayes.io import read_meta
+    from regime.config import model_identity
+    from tests.backtest.test_report import tiny_result
+
+    cfg, _ = demo_report
+    c = _own_report_folder(cfg, tmp_path)
+    identity = model_identity(read_meta(cfg.report.models_dir / "t")["config"]["model"])
+    assert identity == cfg.model.identity()  # what `regime backtest` stores for this config
+    result = tiny_result(regime_bias=bias, identity=identity if same_model else "other")
+    E._write(result, c.report.out_dir / "t" / "backtest")
+    html = make_report(c, "t").read_text()
+    parser = _Collector()
+    parser.feed(html)
+    assert parser.ids["backtest-link"]["href"] == "backtest/index.html"
+    assert escape(result.verdict) in html
+    assert ("backtest-warning" in parser.ids) is warned
+    assert html.index('id="backtest"') < html.index('id="summary-table"')  # at the top
+    if warned:
+        assert "loses to the constant baseline in the latest backtest" in html
+        assert html.index('id="backtest-warning"') < html.index('id="summary"')
+    else:
+        assert "loses to the constant baseline" not in html
+    assert ("configured differently" in html) is not same_model
+
+
+def test_report_without_a_backtest_has_no_block(
+    demo_report: tuple[Config, Path], tmp_path: Path
+) -> None:
+    cfg, _ = demo_report
+    html = make_report(_own_report_folder(cfg, tmp_path), "t").read_text()
+    assert 'id="backtest' not in html
