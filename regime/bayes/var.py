@@ -56,7 +56,10 @@ from regime.bayes.markov import (
 )
 from regime.bayes.protocol import ScenarioInputs, Simulation, data_fingerprint
 from regime.bayes.var_priors import resolve_var_priors
+from regime.config import VAR_MAX_LAGS as MAX_LAGS
+from regime.config import VAR_MAX_REGIMES
 from regime.errors import BadInputError
+from regime.progress import ProgressFn
 from regime.regimes.var_reference import lag_matrix
 
 if TYPE_CHECKING:
@@ -81,7 +84,6 @@ LEVEL_COLUMNS = (D.FEDFUNDS, D.CPI_YOY, D.USD)  # the panel levels macro_changes
 # a scenario's path variable (regime.scenarios.spec) -> the VAR variable it constrains
 SCENARIO_VARIABLES = {"fedfunds": FEDFUNDS_CHG, "inflation": CPI_YOY_CHG, "dollar": USD_LOGCHG}
 MIN_NOBS = 36
-MAX_LAGS = 3
 DOMINANT = 0.5  # a month is "dominated" by a regime whose smoothed probability exceeds this
 
 
@@ -500,8 +502,8 @@ class MarkovSwitchingVAR:
         order_by: str | None = None,
         priors: dict[str, dict[str, float]] | None = None,
     ) -> None:
-        if not 1 <= int(k_regimes) <= 4:
-            raise BadInputError(f"k_regimes must be 1..4; got {k_regimes}.")
+        if not 1 <= int(k_regimes) <= VAR_MAX_REGIMES:
+            raise BadInputError(f"k_regimes must be 1..{VAR_MAX_REGIMES}; got {k_regimes}.")
         self.data = prepare_var_data(endog, order, exog_tvtp)
         if int(k_regimes) == 1 and self.data.tvtp.shape[1]:
             raise BadInputError("exog_tvtp needs k_regimes of at least 2.")
@@ -543,11 +545,13 @@ class MarkovSwitchingVAR:
         n_starts: int = 8,
         progressbar: bool = True,
         target_accept: float = 0.9,
+        progress: ProgressFn | None = None,
     ) -> MarkovSwitchingVARResults:
-        """Posterior by NUTS from the best of ``n_starts`` MAP optimisations."""
+        """Posterior by NUTS from the best of ``n_starts`` MAP optimisations
+        (``progress``: see :mod:`regime.progress`)."""
         t0 = time.perf_counter()
         model = self.build_model()
-        mode = multistart_map(model, n_starts=n_starts, random_seed=random_seed)
+        mode = multistart_map(model, n_starts=n_starts, random_seed=random_seed, progress=progress)
         t_map = time.perf_counter()
         names = ["c_z", "A_z", "L_z"]
         if self.k_regimes > 1:
@@ -564,6 +568,7 @@ class MarkovSwitchingVAR:
             var_names=names,
             start_raveled=mode.raveled,
             target_accept=target_accept,
+            progress=progress,
         )
         t_sample = time.perf_counter()
         info = {
@@ -612,6 +617,9 @@ class MarkovSwitchingVARResults:
         self.data = data
         self.spec = spec
         self.info = info or {}
+        self.meta: dict[str, Any] | None = None  # model.json, when loaded from a folder
+        self.folder: Any = None
+        self.panel: Any = None  # the feature panel, when loaded from a folder
 
     @property
     def k_regimes(self) -> int:
@@ -620,6 +628,10 @@ class MarkovSwitchingVARResults:
     @property
     def variables(self) -> tuple[str, ...]:
         return self.data.names
+
+    @property
+    def nobs(self) -> int:
+        return self.data.nobs
 
     @property
     def has_tvtp(self) -> bool:

@@ -38,6 +38,13 @@ class MacroPaths:
     feature_names: tuple[str, ...]
 
 
+def derivable_features() -> tuple[str, ...]:
+    """The panel features a scenario derives from its macro paths (:func:`build_paths`
+    extends exactly these base columns and calls the panel's own transforms)."""
+    empty = pd.Series(dtype=float)
+    return tuple(derive_features({D.FEDFUNDS: empty, D.CPI: empty, D.USD: empty}))
+
+
 def history_user_units(panel: pd.DataFrame) -> pd.DataFrame:
     """fedfunds (%), inflation (CPI YoY %) and dollar (index) as in the panel rows."""
     return pd.DataFrame({v: panel[col] for v, col in D.SCENARIO_LEVELS.items()})

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 
 from regime import _dims as D
@@ -191,3 +192,58 @@ def test_var_refuses_a_start_month(panel: Panel) -> None:
     spec = ScenarioSpec(name="s", start=str(panel.frame.index[-20]))
     with pytest.raises(BadInputError, match="must be 'latest'"):
         run(known_var(panel), [spec], n_samples=20)
+
+
+def test_var_scenario_and_report_through_the_cli(
+    panel: Panel,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A saved VAR answers `regime scenario` and `regime report`; a constraint on a variable
+    it lacks is one sentence and exit code 2, with nothing written."""
+    from regime.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    save_model(known_var(panel), tmp_path / "models" / "v", panel=panel)
+    save_model(known_var(panel, drop=("usd_logchg",)), tmp_path / "models" / "nod", panel=panel)
+    bad = tmp_path / "s.yaml"
+    bad.write_text("name: weak\npaths:\n  dollar: {kind: linear, change: -5}\n")
+    rc = main(["scenario", "nod", "-s", str(bad), "--samples", "50"])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "which the model does not have" in " ".join(err.split()), err
+    assert "Traceback" not in err
+    assert not (tmp_path / "reports" / "nod").exists()
+    assert main(["scenario", "v", "--samples", "100"]) == 0
+    assert main(["report", "v"]) == 0
+    html = (tmp_path / "reports" / "v" / "index.html").read_text()
+    assert "regime-switching VAR(1)" in html
+    table = pd.read_csv(tmp_path / "reports" / "v" / "scenarios" / "summary.csv", index_col=0)
+    assert "fed_cut_75" in table.index
+
+
+@pytest.mark.parametrize(
+    ("model", "needle"),
+    [
+        ({"kind": "var", "exog": ["cpi_yoy"]}, "takes no exog"),
+        ({"kind": "var", "k_regimes": 5}, "up to 4"),
+        ({"kind": "var", "order": 4}, "model.order"),
+    ],
+)
+def test_var_config_is_validated(model: dict, needle: str) -> None:  # type: ignore[type-arg]
+    from regime.config import validate
+
+    with pytest.raises(BadInputError, match=needle):
+        validate(Config, {"model": model}, "Config file c.yaml")
+
+
+def test_var_refuses_a_transition_feature_not_derived_from_macro(panel: Panel) -> None:
+    from regime.config import ModelSpec
+    from regime.pipeline import check_scenario_features
+
+    cfg = Config(model=ModelSpec(kind="var", tvtp_features=("recon",)))
+    with pytest.raises(BadInputError, match="'recon' is not derived from the macro series"):
+        check_scenario_features(cfg)
+    check_scenario_features(Config(model=ModelSpec(kind="var")))  # the defaults are fine
