@@ -15,7 +15,9 @@ same posterior draw, the same regime uniforms, the same emission shocks and
 the same flow coefficients, because each of these comes from its own stream
 (:data:`STREAMS`, spawned from ``seed``) that a scenario's path draws cannot
 shift. Differences between scenarios on the same sample index therefore come
-from their macro paths (and flow specs), not from simulation noise.
+from their macro paths (and flow specs), not from simulation noise. (The VAR's
+sequential Monte Carlo resamples the draws of a constrained scenario, so there
+the pairing holds for the shared seed, not sample by sample.)
 """
 
 from __future__ import annotations
@@ -73,8 +75,11 @@ def run(
 
     Variables: ``regime`` (int8), ``macro``, ``flow``, ``total`` (monthly %, small
     minus large), ``cumulative`` (compounded %), plus the macro paths
-    (``fedfunds``, ``inflation``, ``dollar``: scenario x month, sample mean).
-    The attribute ``baseline`` names the scenario with ``baseline: true`` ("" when
+    (``fedfunds``, ``inflation``, ``dollar``: scenario x month, sample mean; the
+    model's own draws when it forecasts them, as the VAR does for free variables)
+    and ``ess`` (scenario: the minimum SMC effective sample size of a model that
+    conditions by sequential Monte Carlo, NaN otherwise; a low value is a
+    plausibility warning). The attribute ``baseline`` names the scenario with ``baseline: true`` ("" when
     there is none; more than one is refused). Samples are paired across scenarios
     (common random numbers, see the module docstring).
     """
