@@ -79,9 +79,9 @@ def run(
     model's own draws when it forecasts them, as the VAR does for free variables)
     and ``ess`` (scenario: the minimum SMC effective sample size of a model that
     conditions by sequential Monte Carlo, NaN otherwise; a low value is a
-    plausibility warning). The attribute ``baseline`` names the scenario with ``baseline: true`` ("" when
-    there is none; more than one is refused). Samples are paired across scenarios
-    (common random numbers, see the module docstring).
+    plausibility warning). The attribute ``baseline`` names the scenario with
+    ``baseline: true`` ("" when there is none; more than one is refused). Samples
+    are paired across scenarios (common random numbers, see the module docstring).
     """
     panel = panel if panel is not None else getattr(model, "panel", None)
     if panel is None:
