@@ -40,3 +40,6 @@ MACRO_FEATURES = (FEDFUNDS, FEDFUNDS_CHG6, FEDFUNDS_CHG12, CPI_YOY, CPI_3M, USD_
 # the rule-based labels, the default TVTP features, and the features a model falls back
 # to when its spec names none (GMM labels, the backtest's predictive regression).
 STATE_FEATURES = (FEDFUNDS_CHG6, CPI_YOY, USD_YOY)
+# A scenario's path variables (user names, see regime.scenarios.spec) -> their panel
+# level columns.
+SCENARIO_LEVELS = {"fedfunds": FEDFUNDS, "inflation": CPI_YOY, "dollar": USD}

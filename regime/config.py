@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from regime import _dims as D
 from regime.errors import BadInputError
@@ -131,9 +139,27 @@ class FeatureSpec(Spec):
     )
 
 
+# Lags p of the regime-switching VAR (regime.bayes.var) accepted by model.order.
+VAR_MAX_LAGS = 3
+# Regimes of the VAR accepted by model.k_regimes with model.kind var.
+VAR_MAX_REGIMES = 4
+
+
 class ModelSpec(Spec):
-    kind: Literal["markov", "observed"] = "markov"
+    """The model ``regime fit`` fits.
+
+    ``kind``: ``markov`` (univariate Markov switching of the relative return),
+    ``observed`` (observed-regime baseline) or ``var`` (regime-switching VAR of the
+    macro changes and the relative return, :mod:`regime.bayes.var`; it uses
+    ``k_regimes``, ``tvtp_features`` as its transition features, ``order`` and
+    ``switching_coefs``; its variables are the panel's macro block, so ``exog`` is
+    refused).
+    """
+
+    kind: Literal["markov", "observed", "var"] = "markov"
     k_regimes: int = Field(2, ge=2, le=6)
+    order: int = Field(1, ge=1, le=VAR_MAX_LAGS, description="VAR lags p (kind var)")
+    switching_coefs: bool = Field(False, description="VAR lag coefficients per regime (kind var)")
     tvtp_features: tuple[str, ...] = D.STATE_FEATURES
     exog: tuple[str, ...] = ()
     switching_variance: bool = True
@@ -156,6 +182,18 @@ class ModelSpec(Spec):
     def identity(self) -> str:
         """Hash of what the model is, not of how it is sampled (see :func:`model_identity`)."""
         return model_identity(self.model_dump(mode="json"))
+
+    @model_validator(mode="after")
+    def _var_fits(self) -> ModelSpec:
+        if self.kind == "var":
+            if self.exog:
+                raise ValueError(
+                    "model.kind var takes no exog (its variables are the macro block); "
+                    "remove model.exog"
+                )
+            if self.k_regimes > VAR_MAX_REGIMES:
+                raise ValueError(f"model.kind var allows k_regimes up to {VAR_MAX_REGIMES}")
+        return self
 
 
 # ModelSpec fields that set how a model is sampled, started or checked, not what it is

@@ -192,6 +192,22 @@ def check_holdout(cfg: Config, panel: Panel, *, compare: bool) -> None:
         )
 
 
+def check_scenario_features(cfg: Config) -> None:
+    """A VAR's transition features must be derived from the macro series (checked before
+    the fit): its scenarios set them from the macro paths."""
+    from regime.scenarios.paths import derivable_features
+
+    if cfg.model.kind != "var":
+        return
+    allowed = derivable_features()
+    for f in cfg.model.tvtp_features:
+        if f not in allowed:
+            raise BadInputError(
+                f"model.tvtp_features {f!r} is not derived from the macro series, so a "
+                f"scenario cannot set it; use features from {', '.join(sorted(allowed))}."
+            )
+
+
 def fit_and_save(
     cfg: Config,
     panel: Panel,
@@ -224,6 +240,7 @@ def fit_and_save(
     check_model_name(name)
     check_fit_overrides(cfg, draws=draws, tune=tune, chains=chains)
     check_holdout(cfg, panel, compare=compare)
+    check_scenario_features(cfg)
     stop = interrupted or (lambda: False)
     background = None
     if compare and cfg.model.holdout_years > 0:

@@ -12,6 +12,7 @@ import pandas as pd
 from regime import _dims as D
 from regime.bayes.observed import GmmClassifier, ObservedRegimes, ObservedResults, fit_gmm
 from regime.bayes.switching import MarkovSwitching, MarkovSwitchingResults
+from regime.bayes.var import MarkovSwitchingVAR, MarkovSwitchingVARResults, macro_block
 from regime.config import ModelSpec
 from regime.errors import BadInputError
 from regime.features.panel import Panel
@@ -19,7 +20,7 @@ from regime.progress import ProgressFn
 
 log = logging.getLogger(__name__)
 
-FittedModel = MarkovSwitchingResults | ObservedResults
+FittedModel = MarkovSwitchingResults | ObservedResults | MarkovSwitchingVARResults
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,25 @@ def model_inputs(panel: Panel, spec: ModelSpec, seed: int = 0) -> ModelInputs:
     )
 
 
+def var_inputs(panel: Panel, spec: ModelSpec) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The VAR's variables (:func:`regime.bayes.var.macro_block`) and its transition
+    features, from the first month where all are defined onwards."""
+    feats = list(spec.tvtp_features)
+    unknown = [c for c in feats if c not in panel.frame.columns]
+    if unknown:
+        raise BadInputError(
+            f"model.tvtp_features refers to panel column {unknown[0]!r}, which does not exist; "
+            f"available: {', '.join(map(str, panel.frame.columns))}."
+        )
+    block = macro_block(panel.frame)
+    both = block.join(panel.frame[feats])
+    both = both.loc[both.notna().all(axis=1).idxmax() :]
+    if both.isna().any().any():
+        bad = both.index[both.isna().any(axis=1)][0]
+        raise BadInputError(f"The VAR's transition features have a gap in {bad}; fill the panel.")
+    return both[list(block.columns)], both[feats] if feats else None
+
+
 def fit_spec(
     panel: Panel,
     spec: ModelSpec,
@@ -89,7 +109,6 @@ def fit_spec(
 ) -> FittedModel:
     """Fit the model the spec describes on the panel (``progress``: see :mod:`regime.progress`)."""
     seed = spec.seed if seed is None else seed
-    inputs = model_inputs(panel, spec, seed)
     kw: dict[str, Any] = {
         "draws": draws or spec.draws,
         "tune": tune or spec.tune,
@@ -100,6 +119,18 @@ def fit_spec(
         "progressbar": progressbar,
         "progress": progress,
     }
+    if spec.kind == "var":
+        endog, tvtp = var_inputs(panel, spec)
+        var = MarkovSwitchingVAR(
+            endog,
+            k_regimes=spec.k_regimes,
+            order=spec.order,
+            exog_tvtp=tvtp,
+            switching_coefs=spec.switching_coefs,
+            priors=dict(spec.priors),
+        )
+        return var.fit(n_starts=spec.n_starts, **kw)
+    inputs = model_inputs(panel, spec, seed)
     if spec.kind == "observed":
         assert inputs.labels is not None
         obs = ObservedRegimes(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -31,14 +30,20 @@ import numpy as np
 import pandas as pd
 
 from regime._io import atomic_directory, recover_directory
-from regime.bayes.markov import MarkovData, MarkovSpec
-from regime.bayes.observed import GmmClassifier, ObservedRegimes, ObservedResults
+from regime.bayes.observed import ObservedResults
+from regime.bayes.protocol import data_fingerprint
 from regime.bayes.switching import MarkovSwitchingResults
+from regime.bayes.var import MarkovSwitchingVARResults
 from regime.config import stable_hash
 from regime.errors import BadInputError
 from regime.features.panel import Panel, PanelMeta
 
 FORMAT_VERSION = 2  # 2: the integrity hash covers diagnostics, layout and the files
+# every model kind that can be saved, by the name stored in model.json
+KINDS: dict[str, Any] = {
+    c.kind: c for c in (MarkovSwitchingResults, ObservedResults, MarkovSwitchingVARResults)
+}
+__all__ = ["KINDS", "data_fingerprint", "load_model", "read_meta", "save_model", "versions"]
 PACKAGES = ("regime", "pymc", "pytensor", "arviz", "nutpie", "numpy", "pandas", "xarray")
 
 
@@ -50,13 +55,6 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[p] = "not installed"
     return out
-
-
-def data_fingerprint(*arrays: np.ndarray) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(np.ascontiguousarray(np.asarray(a, dtype=float)).tobytes())
-    return h.hexdigest()[:16]
 
 
 # Not hashed: the hash itself and the package versions (informational)
@@ -92,28 +90,10 @@ def save_model(
 ) -> Path:
     """Write a fitted model folder atomically; returns its path."""
     folder = Path(folder)
-    if isinstance(result, MarkovSwitchingResults):
-        kind = "markov"
-        spec = asdict(result.spec)
-        d = result.data
-        layout = {
-            "index": [str(i) for i in d.index],
-            "exog_names": list(d.exog_names),
-            "tvtp_names": list(d.tvtp_names),
-            "tvtp_mean": d.tvtp_mean.tolist(),
-            "tvtp_sd": d.tvtp_sd.tolist(),
-        }
-        fingerprint = data_fingerprint(d.endog, d.exog, d.tvtp, d.recon)
-    else:
-        kind = "observed"
-        spec = result.spec
-        m = result.model
-        layout = {
-            "index": [str(i) for i in m.endog.index],
-            "labels": m.names,
-            "classifier": m.classifier.to_dict() if m.classifier is not None else None,
-        }
-        fingerprint = data_fingerprint(m.endog.to_numpy(), m.codes, m.recon)
+    kind = result.kind
+    if kind not in KINDS:
+        raise BadInputError(f"A model of kind {kind!r} cannot be saved; known: {', '.join(KINDS)}.")
+    spec, layout, fingerprint = result.layout()
     diag = result.diagnostics
     doc: dict[str, Any] = {
         "format": FORMAT_VERSION,
@@ -219,70 +199,14 @@ def load_model(folder: Path | str) -> Any:
     return res
 
 
-def _check_standardisation(folder: Path, layout: dict[str, Any]) -> None:
-    n = len(layout["tvtp_names"])
-    for key in ("tvtp_mean", "tvtp_sd"):
-        v = np.asarray(layout[key], dtype=float)
-        if v.shape != (n,) or not np.all(np.isfinite(v)):
-            raise BadInputError(
-                f"Model folder {folder} stores a TVTP standardisation layout.{key} of "
-                f"shape {v.shape} for {n} feature(s); refit it with `regime fit`."
-            )
-    if np.any(np.asarray(layout["tvtp_sd"], dtype=float) <= 0):
-        raise BadInputError(
-            f"Model folder {folder} stores a non-positive layout.tvtp_sd; refit it with "
-            "`regime fit`."
-        )
-
-
 def _restore(folder: Path, doc: dict[str, Any], idata: Any) -> Any:
-    layout = doc["layout"]
-    index = _index(layout["index"])
-    y = idata.observed_data["y"].values
-    if doc["kind"] == "markov":
-        _check_standardisation(folder, layout)
-        cd = idata.constant_data
-        data = MarkovData(
-            endog=y,
-            index=index,
-            exog=_columns(cd, "exog_data", len(y), len(layout["exog_names"])),
-            exog_names=tuple(layout["exog_names"]),
-            tvtp=_columns(cd, "tvtp_data", len(y), len(layout["tvtp_names"])),
-            tvtp_names=tuple(layout["tvtp_names"]),
-            tvtp_mean=np.asarray(layout["tvtp_mean"], dtype=float),
-            tvtp_sd=np.asarray(layout["tvtp_sd"], dtype=float),
-            recon=cd["recon"].values,
+    cls = KINDS.get(doc["kind"])
+    if cls is None:
+        raise BadInputError(
+            f"Model folder {folder} holds a model of unknown kind {doc['kind']!r}; "
+            "refit it with `regime fit`."
         )
-        spec = MarkovSpec(**doc["spec"])
-        res: Any = MarkovSwitchingResults(idata, data, spec, doc.get("info"))
-    else:
-        codes = idata.constant_data["regime_code"].values
-        labels = np.asarray(layout["labels"])[codes]
-        clf = GmmClassifier.from_dict(layout["classifier"]) if layout["classifier"] else None
-        model = ObservedRegimes(
-            pd.Series(y, index=index),
-            labels,
-            recon=idata.constant_data["recon"].values,
-            recon_effect=doc["spec"]["recon_effect"],
-            priors=doc["spec"].get("priors"),
-            classifier=clf,
-        )
-        res = ObservedResults(idata, model, doc.get("info") or {})
-    return res
-
-
-def _columns(ds: Any, name: str, nobs: int, ncols: int) -> np.ndarray:
-    """A (nobs, ncols) array from the file; empty dimensions do not survive netCDF."""
-    if ncols == 0:
-        return np.zeros((nobs, 0))
-    return np.asarray(ds[name].values, dtype=float).reshape(nobs, ncols)
-
-
-def _index(labels: list[str]) -> pd.Index:
-    try:
-        return pd.PeriodIndex(labels, freq="M")
-    except (ValueError, TypeError):
-        return pd.Index(labels)
+    return cls.from_layout(idata, doc, str(folder))
 
 
 def _read_panel(folder: Path, doc: dict[str, Any]) -> Panel | None:

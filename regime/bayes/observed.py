@@ -25,6 +25,12 @@ from scipy import stats
 from regime import _dims as D
 from regime.bayes.diagnostics import Diagnostics, diagnose, summary_table
 from regime.bayes.fit import Sampler, multistart_map, sample_posterior
+from regime.bayes.protocol import (
+    ScenarioInputs,
+    Simulation,
+    data_fingerprint,
+    period_index,
+)
 from regime.errors import BadInputError
 from regime.progress import ProgressFn
 
@@ -256,3 +262,88 @@ class ObservedResults:
     @property
     def diagnostics(self) -> Diagnostics:
         return diagnose(self.idata, self.param_names, ["mu", "sigma"])
+
+    # ------------------------------------------------------------------ model protocol
+
+    @property
+    def scenario_features(self) -> tuple[str, ...]:
+        """The features that label a month: the classifier's, else the rule features."""
+        clf = self.model.classifier
+        return tuple(clf.features) if clf is not None else D.STATE_FEATURES
+
+    @property
+    def uses_macro_paths(self) -> bool:
+        return True
+
+    def simulate(
+        self, inputs: ScenarioInputs, draws: np.ndarray, rng: np.random.Generator
+    ) -> Simulation:
+        """Regimes labelled from the scenario's features, Student-t returns (model protocol).
+
+        Each month's label follows from the scenario's features through the same rules
+        (``inputs.feature_spec``) or the stored classifier; a label never seen in training
+        draws a new regime from the hierarchical population. ``rng`` draws the H shocks
+        per sample first (the same count in every scenario: common random numbers), then
+        the population draws, only for scenarios with unseen labels.
+        """
+        from regime.bayes.switching import stacked
+        from regime.features.panel import rule_labels
+
+        post = {
+            k: v[draws]
+            for k, v in stacked(
+                self.idata, ["mu", "sigma", "nu", "mu0", "tau", "ls0", "tau_s"]
+            ).items()
+        }
+        n, horizon = len(draws), len(inputs.months)
+        names = list(self.model.names)
+        clf = self.model.classifier
+        codes = np.empty((inputs.features.shape[0], horizon), dtype=np.int64)
+        for i in range(inputs.features.shape[0]):
+            frame = pd.DataFrame(inputs.features[i], columns=list(inputs.feature_names))
+            if clf is not None:
+                labels = [f"cluster{c}" for c in clf.predict(frame)]
+            else:
+                labels = list(rule_labels(frame, inputs.feature_spec)[D.LABEL])
+            codes[i] = [names.index(lab) if lab in names else -1 for lab in labels]
+        codes = np.broadcast_to(codes, (n, horizon))
+        eps = rng.standard_t(post["nu"][:, None], size=(n, horizon))
+        rows = np.arange(n)[:, None]
+        mu = post["mu"][rows, np.maximum(codes, 0)]
+        sig = post["sigma"][rows, np.maximum(codes, 0)]
+        new = codes < 0  # unseen label: a new regime from the population
+        if new.any():
+            mu_new = post["mu0"][:, None] + post["tau"][:, None] * rng.standard_normal((n, horizon))
+            sig_new = np.exp(
+                post["ls0"][:, None] + post["tau_s"][:, None] * rng.standard_normal((n, horizon))
+            )
+            mu, sig = np.where(new, mu_new, mu), np.where(new, sig_new, sig)
+        return Simulation(np.asarray(codes, dtype=np.int8), mu + sig * eps)
+
+    def layout(self) -> tuple[dict[str, Any], dict[str, Any], str]:
+        """(spec, layout, data fingerprint) stored in ``model.json`` (save hook)."""
+        m = self.model
+        layout = {
+            "index": [str(i) for i in m.endog.index],
+            "labels": m.names,
+            "classifier": m.classifier.to_dict() if m.classifier is not None else None,
+        }
+        return self.spec, layout, data_fingerprint(m.endog.to_numpy(), m.codes, m.recon)
+
+    @classmethod
+    def from_layout(cls, idata: Any, doc: dict[str, Any], source: str) -> ObservedResults:
+        """The results rebuilt from the posterior and ``model.json`` (load hook)."""
+        layout = doc["layout"]
+        y = idata.observed_data["y"].values
+        codes = idata.constant_data["regime_code"].values
+        labels = np.asarray(layout["labels"])[codes]
+        clf = GmmClassifier.from_dict(layout["classifier"]) if layout["classifier"] else None
+        model = ObservedRegimes(
+            pd.Series(y, index=period_index(layout["index"])),
+            labels,
+            recon=idata.constant_data["recon"].values,
+            recon_effect=doc["spec"]["recon_effect"],
+            priors=doc["spec"].get("priors"),
+            classifier=clf,
+        )
+        return cls(idata, model, doc.get("info") or {})

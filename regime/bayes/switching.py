@@ -33,6 +33,13 @@ from regime.bayes.markov import (
     prepare_data,
     transition_numpy,
 )
+from regime.bayes.protocol import (
+    ScenarioInputs,
+    Simulation,
+    columns,
+    data_fingerprint,
+    period_index,
+)
 from regime.config import N_STARTS
 from regime.errors import BadInputError
 from regime.progress import ProgressFn, Throttle, reporting
@@ -258,6 +265,40 @@ def _ffbs_many(
     return filt_sum, smooth_sum, paths, ll, last
 
 
+@numba.njit(cache=True)
+def simulate_regimes(start: np.ndarray, trans: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Regime paths (S, H) int8.
+
+    ``start`` (S, K) is Pr[S_T] per sample; ``trans`` (S or 1, H or 1, K, K)
+    the row-stochastic matrix moving month h-1 to h; ``u`` (S, H + 1) uniforms.
+    """
+    n, k = start.shape
+    horizon = u.shape[1] - 1
+    out = np.empty((n, horizon), dtype=np.int8)
+    ts, th = trans.shape[0], trans.shape[1]
+    for i in range(n):
+        acc = 0.0
+        state = k - 1
+        for j in range(k):
+            acc += start[i, j]
+            if u[i, 0] < acc:
+                state = j
+                break
+        si = i if ts > 1 else 0
+        for h in range(horizon):
+            p = trans[si, h if th > 1 else 0]
+            acc = 0.0
+            nxt = k - 1
+            for j in range(k):
+                acc += p[state, j]
+                if u[i, h + 1] < acc:
+                    nxt = j
+                    break
+            state = nxt
+            out[i, h] = state
+    return out
+
+
 def regime_draws(
     idata: Any,
     data: MarkovData,
@@ -384,6 +425,8 @@ class MarkovSwitchingResults:
         filtered and smoothed probabilities).
     """
 
+    kind = "markov"
+
     def __init__(
         self, idata: Any, data: MarkovData, spec: MarkovSpec, info: dict[str, Any] | None = None
     ) -> None:
@@ -493,3 +536,128 @@ class MarkovSwitchingResults:
 
     def spec_dict(self) -> dict[str, Any]:
         return asdict(self.spec)
+
+    # ------------------------------------------------------------------ model protocol
+
+    @property
+    def scenario_features(self) -> tuple[str, ...]:
+        """The TVTP features, which a scenario's macro paths drive."""
+        return tuple(self.data.tvtp_names)
+
+    @property
+    def uses_macro_paths(self) -> bool:
+        """Only TVTP moves with the macro paths (constant transitions ignore them)."""
+        return self.has_tvtp
+
+    def simulate(
+        self, inputs: ScenarioInputs, draws: np.ndarray, rng: np.random.Generator
+    ) -> Simulation:
+        """Regime paths and emissions over the scenario's horizon (the model protocol).
+
+        Each sample starts from the filtered regime distribution of its posterior draw
+        at the last month (``inputs.start``: the posterior-mean filtered probabilities
+        of that month), moves with the TVTP matrices driven by the scenario's features
+        (z_{h-1} drives the move into month h; constant matrices without TVTP) and
+        draws the regime's emission. ``rng`` draws H + 1 uniforms, then H shocks, per
+        sample, so samples stay paired across scenarios.
+        """
+        data, spec = self.data, self.spec
+        if data.exog.shape[1]:
+            raise BadInputError(
+                "Scenarios need a model without exog regressors (their future "
+                "values are not part of a scenario); refit without model.exog."
+            )
+        names = [
+            n
+            for n in ("mu", "sigma", "p", "a", "b", "nu", "filtered_last")
+            if n in self.idata.posterior
+        ]
+        post = {k: v[draws] for k, v in stacked(self.idata, names).items()}
+        n, k = len(draws), spec.k_regimes
+        if inputs.start is None:
+            start = post["filtered_last"]
+        else:
+            fp = self.filtered_probabilities
+            probs = fp.to_numpy()[fp.index.get_loc(inputs.start)]
+            start = np.broadcast_to(probs, (n, k))
+        if "p" in post:
+            trans = post["p"][:, None, :, :]
+        else:
+            z_now = inputs.history.iloc[-1][list(data.tvtp_names)].to_numpy(float)
+            feats = inputs.features
+            z_all = np.concatenate(
+                [np.broadcast_to(z_now, (feats.shape[0], 1, len(z_now))), feats[:, :-1, :]],
+                axis=1,
+            )  # z_{h-1} drives the move into month h
+            z_all = (z_all - data.tvtp_mean) / data.tvtp_sd
+            if z_all.shape[0] == 1:  # one hard path shared by every sample
+                slopes = np.einsum("hz,sijz->shij", z_all[0], post["b"])
+            else:  # soft or bootstrapped paths: sample s follows its own path
+                slopes = np.einsum("shz,sijz->shij", z_all, post["b"])
+            logits = post["a"][:, None] + slopes
+            logits -= logits.max(axis=-1, keepdims=True)
+            e = np.exp(logits)
+            trans = e / e.sum(axis=-1, keepdims=True)
+        horizon = len(inputs.months)
+        u = rng.random((n, horizon + 1))
+        regimes = simulate_regimes(np.ascontiguousarray(start), np.ascontiguousarray(trans), u)
+        eps = (
+            rng.standard_t(post["nu"][:, None], size=(n, horizon))
+            if "nu" in post
+            else rng.standard_normal((n, horizon))
+        )
+        rows = np.arange(n)[:, None]
+        sigma = (
+            post["sigma"] if post["sigma"].ndim == 2 else np.repeat(post["sigma"][:, None], k, 1)
+        )
+        returns = post["mu"][rows, regimes] + sigma[rows, regimes] * eps
+        return Simulation(regimes, returns)
+
+    def layout(self) -> tuple[dict[str, Any], dict[str, Any], str]:
+        """(spec, layout, data fingerprint) stored in ``model.json`` (save hook)."""
+        d = self.data
+        layout = {
+            "index": [str(i) for i in d.index],
+            "exog_names": list(d.exog_names),
+            "tvtp_names": list(d.tvtp_names),
+            "tvtp_mean": d.tvtp_mean.tolist(),
+            "tvtp_sd": d.tvtp_sd.tolist(),
+        }
+        return self.spec_dict(), layout, data_fingerprint(d.endog, d.exog, d.tvtp, d.recon)
+
+    @classmethod
+    def from_layout(cls, idata: Any, doc: dict[str, Any], source: str) -> MarkovSwitchingResults:
+        """The results rebuilt from the posterior and ``model.json`` (load hook); ``source``
+        names the folder in errors."""
+        layout = doc["layout"]
+        _check_standardisation(source, layout)
+        y = idata.observed_data["y"].values
+        cd = idata.constant_data
+        data = MarkovData(
+            endog=y,
+            index=period_index(layout["index"]),
+            exog=columns(cd, "exog_data", len(y), len(layout["exog_names"])),
+            exog_names=tuple(layout["exog_names"]),
+            tvtp=columns(cd, "tvtp_data", len(y), len(layout["tvtp_names"])),
+            tvtp_names=tuple(layout["tvtp_names"]),
+            tvtp_mean=np.asarray(layout["tvtp_mean"], dtype=float),
+            tvtp_sd=np.asarray(layout["tvtp_sd"], dtype=float),
+            recon=cd["recon"].values,
+        )
+        return cls(idata, data, MarkovSpec(**doc["spec"]), doc.get("info"))
+
+
+def _check_standardisation(source: str, layout: dict[str, Any]) -> None:
+    n = len(layout["tvtp_names"])
+    for key in ("tvtp_mean", "tvtp_sd"):
+        v = np.asarray(layout[key], dtype=float)
+        if v.shape != (n,) or not np.all(np.isfinite(v)):
+            raise BadInputError(
+                f"Model folder {source} stores a TVTP standardisation layout.{key} of "
+                f"shape {v.shape} for {n} feature(s); refit it with `regime fit`."
+            )
+    if np.any(np.asarray(layout["tvtp_sd"], dtype=float) <= 0):
+        raise BadInputError(
+            f"Model folder {source} stores a non-positive layout.tvtp_sd; refit it with "
+            "`regime fit`."
+        )

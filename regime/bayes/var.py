@@ -54,8 +54,12 @@ from regime.bayes.markov import (
     ergodic,
     transition_numpy,
 )
+from regime.bayes.protocol import ScenarioInputs, Simulation, data_fingerprint
 from regime.bayes.var_priors import resolve_var_priors
+from regime.config import VAR_MAX_LAGS as MAX_LAGS
+from regime.config import VAR_MAX_REGIMES
 from regime.errors import BadInputError
+from regime.progress import ProgressFn
 from regime.regimes.var_reference import lag_matrix
 
 if TYPE_CHECKING:
@@ -76,8 +80,10 @@ FEDFUNDS_CHG = "fedfunds_chg"  # monthly change of the effective Fed funds rate,
 CPI_YOY_CHG = "cpi_yoy_chg"  # monthly change of CPI YoY inflation, pp (release-lagged)
 USD_LOGCHG = "usd_logchg"  # 100 x monthly log change of the broad dollar index, %
 DEFAULT_VARIABLES = (FEDFUNDS_CHG, CPI_YOY_CHG, USD_LOGCHG, D.REL_RETURN)
+LEVEL_COLUMNS = (D.FEDFUNDS, D.CPI_YOY, D.USD)  # the panel levels macro_changes transforms
+# a scenario's path variable (regime.scenarios.spec) -> the VAR variable it constrains
+SCENARIO_VARIABLES = {"fedfunds": FEDFUNDS_CHG, "inflation": CPI_YOY_CHG, "dollar": USD_LOGCHG}
 MIN_NOBS = 36
-MAX_LAGS = 3
 DOMINANT = 0.5  # a month is "dominated" by a regime whose smoothed probability exceeds this
 
 
@@ -93,15 +99,7 @@ def macro_block(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in need if c not in frame.columns]
     if missing:
         raise BadInputError(f"The panel has no column {missing[0]!r} needed by the VAR.")
-    out = pd.DataFrame(
-        {
-            FEDFUNDS_CHG: frame[D.FEDFUNDS].diff(),
-            CPI_YOY_CHG: frame[D.CPI_YOY].diff(),
-            USD_LOGCHG: 100.0 * np.log(frame[D.USD]).diff(),
-            D.REL_RETURN: frame[D.REL_RETURN],
-        },
-        index=frame.index,
-    )
+    out = macro_changes(frame).assign(**{D.REL_RETURN: frame[D.REL_RETURN]})
     ok = out.notna().all(axis=1)
     if not ok.any():
         raise BadInputError("The panel has no month where all VAR variables are defined.")
@@ -109,6 +107,39 @@ def macro_block(frame: pd.DataFrame) -> pd.DataFrame:
     if out.isna().any().any():
         bad = out.index[out.isna().any(axis=1)][0]
         raise BadInputError(f"The VAR variables have a gap in {bad}; fill or trim the panel.")
+    return out
+
+
+def macro_changes(levels: pd.DataFrame) -> pd.DataFrame:
+    """Monthly changes of the macro levels, the VAR's units (rows: months, NaN first).
+
+    ``levels`` holds ``fedfunds`` (%), ``cpi_yoy`` (%) and ``usd`` (index); the result
+    ``fedfunds_chg`` (pp), ``cpi_yoy_chg`` (pp) and ``usd_logchg`` (100 x log change,
+    %). Training (:func:`macro_block`) and scenarios (:meth:`MarkovSwitchingVARResults.
+    simulate`, on the last observed month followed by a scenario's level path) share it.
+    """
+    return pd.DataFrame(
+        {
+            FEDFUNDS_CHG: levels[D.FEDFUNDS].diff(),
+            CPI_YOY_CHG: levels[D.CPI_YOY].diff(),
+            USD_LOGCHG: 100.0 * np.log(levels[D.USD]).diff(),
+        },
+        index=levels.index,
+    )
+
+
+def levels_from_changes(
+    last: pd.Series, cumulative: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Inverse of :func:`macro_changes` summed over months 1..h: level paths (N, H) from
+    the last observed levels and the cumulative changes of the VAR variables present."""
+    out: dict[str, np.ndarray] = {}
+    if FEDFUNDS_CHG in cumulative:
+        out[D.FEDFUNDS] = float(last[D.FEDFUNDS]) + cumulative[FEDFUNDS_CHG]
+    if CPI_YOY_CHG in cumulative:
+        out[D.CPI_YOY] = float(last[D.CPI_YOY]) + cumulative[CPI_YOY_CHG]
+    if USD_LOGCHG in cumulative:
+        out[D.USD] = float(last[D.USD]) * np.exp(cumulative[USD_LOGCHG] / 100.0)
     return out
 
 
@@ -471,8 +502,8 @@ class MarkovSwitchingVAR:
         order_by: str | None = None,
         priors: dict[str, dict[str, float]] | None = None,
     ) -> None:
-        if not 1 <= int(k_regimes) <= 4:
-            raise BadInputError(f"k_regimes must be 1..4; got {k_regimes}.")
+        if not 1 <= int(k_regimes) <= VAR_MAX_REGIMES:
+            raise BadInputError(f"k_regimes must be 1..{VAR_MAX_REGIMES}; got {k_regimes}.")
         self.data = prepare_var_data(endog, order, exog_tvtp)
         if int(k_regimes) == 1 and self.data.tvtp.shape[1]:
             raise BadInputError("exog_tvtp needs k_regimes of at least 2.")
@@ -514,11 +545,13 @@ class MarkovSwitchingVAR:
         n_starts: int = 8,
         progressbar: bool = True,
         target_accept: float = 0.9,
+        progress: ProgressFn | None = None,
     ) -> MarkovSwitchingVARResults:
-        """Posterior by NUTS from the best of ``n_starts`` MAP optimisations."""
+        """Posterior by NUTS from the best of ``n_starts`` MAP optimisations
+        (``progress``: see :mod:`regime.progress`)."""
         t0 = time.perf_counter()
         model = self.build_model()
-        mode = multistart_map(model, n_starts=n_starts, random_seed=random_seed)
+        mode = multistart_map(model, n_starts=n_starts, random_seed=random_seed, progress=progress)
         t_map = time.perf_counter()
         names = ["c_z", "A_z", "L_z"]
         if self.k_regimes > 1:
@@ -535,6 +568,7 @@ class MarkovSwitchingVAR:
             var_names=names,
             start_raveled=mode.raveled,
             target_accept=target_accept,
+            progress=progress,
         )
         t_sample = time.perf_counter()
         info = {
@@ -583,6 +617,9 @@ class MarkovSwitchingVARResults:
         self.data = data
         self.spec = spec
         self.info = info or {}
+        self.meta: dict[str, Any] | None = None  # model.json, when loaded from a folder
+        self.folder: Any = None
+        self.panel: Any = None  # the feature panel, when loaded from a folder
 
     @property
     def k_regimes(self) -> int:
@@ -591,6 +628,10 @@ class MarkovSwitchingVARResults:
     @property
     def variables(self) -> tuple[str, ...]:
         return self.data.names
+
+    @property
+    def nobs(self) -> int:
+        return self.data.nobs
 
     @property
     def has_tvtp(self) -> bool:
@@ -831,14 +872,22 @@ class MarkovSwitchingVARResults:
         features, row h-1 for forecast month h-1 (row 0 = the last observed month),
         which drives the move into month h; default: the last observed row held.
         """
+        s_all = self.idata.posterior.sizes["chain"] * self.idata.posterior.sizes["draw"]
+        rng = np.random.default_rng(seed)
+        idx = rng.choice(s_all, size=n_samples, replace=n_samples > s_all)
+        z = None if tvtp_future is None else np.asarray(tvtp_future, dtype=float)[None]
+        return self.draws_at(idx, horizon, z)
+
+    def draws_at(self, idx: np.ndarray, horizon: int, tvtp_future: np.ndarray | None) -> VARDraws:
+        """:class:`VARDraws` of the posterior draws ``idx`` (N,); ``tvtp_future`` (1 or N,
+        horizon, n_z) raw transition features as in :meth:`draws`, one path per sample or
+        one for all (``None``: the last observed row held)."""
         from regime.regimes.conditional import VARDraws
 
         raw = self._raw()
         tpost = _stacked(self.idata, ["p", "a", "b"])
         last = _stacked(self.idata, ["filtered_last"])["filtered_last"]
-        s_all = last.shape[0]
-        rng = np.random.default_rng(seed)
-        idx = rng.choice(s_all, size=n_samples, replace=n_samples > s_all)
+        n_samples = len(idx)
         k = self.k_regimes
         if k == 1:
             trans = np.ones((n_samples, horizon, 1, 1))
@@ -846,12 +895,15 @@ class MarkovSwitchingVARResults:
             trans = np.broadcast_to(tpost["p"][idx][:, None], (n_samples, horizon, k, k))
         else:
             if tvtp_future is None:
-                z = np.repeat(self.data.tvtp[-1:], horizon, axis=0)
+                z = np.repeat(self.data.tvtp[-1:], horizon, axis=0)[None]
             else:
-                zf = np.asarray(tvtp_future, dtype=float).reshape(horizon, -1)
+                zf = np.asarray(tvtp_future, dtype=float).reshape(
+                    -1, horizon, len(self.data.tvtp_names)
+                )
                 z = (zf - self.data.tvtp_mean) / self.data.tvtp_sd
             a, b = tpost["a"][idx], tpost["b"][idx]
-            logits = a[:, None] + np.einsum("hz,sijz->shij", z, b)
+            z = np.broadcast_to(z, (n_samples, *z.shape[1:]))
+            logits = a[:, None] + np.einsum("shz,sijz->shij", z, b)
             logits -= logits.max(axis=-1, keepdims=True)
             e = np.exp(logits)
             trans = e / e.sum(axis=-1, keepdims=True)
@@ -865,7 +917,7 @@ class MarkovSwitchingVARResults:
             history=self.data.history,
         )
 
-    def simulate(
+    def forecast(
         self,
         constraints: list[Constraint] | tuple[Constraint, ...] = (),
         horizon: int = 12,
@@ -873,7 +925,7 @@ class MarkovSwitchingVARResults:
         seed: int = 0,
         tvtp_future: np.ndarray | None = None,
     ) -> ConditionalForecast:
-        """Forecast paths of every variable given ``constraints`` (the model protocol).
+        """Forecast paths of every variable given ``constraints``.
 
         See :func:`regime.regimes.conditional.conditional_forecast`; with no
         constraints it is the unconditional (baseline) forecast. The same ``seed``
@@ -883,6 +935,112 @@ class MarkovSwitchingVARResults:
 
         d = self.draws(n_samples, seed, tvtp_future, horizon)
         return conditional_forecast(d, list(constraints), horizon, seed=seed)
+
+    # ------------------------------------------------------------------ model protocol
+
+    @property
+    def scenario_features(self) -> tuple[str, ...]:
+        """The TVTP features (the scenario engine derives them from the macro paths)."""
+        return tuple(self.data.tvtp_names)
+
+    @property
+    def uses_macro_paths(self) -> bool:
+        return True
+
+    def constraints(self, inputs: ScenarioInputs) -> list[Constraint]:
+        """A scenario's named variables as constraints on the VAR's macro variables.
+
+        Each named variable maps to its VAR variable (fedfunds -> ``fedfunds_chg``,
+        inflation -> ``cpi_yoy_chg``, dollar -> ``usd_logchg``); its level path becomes
+        the cumulative change from the last observed month through
+        :func:`macro_changes` (the training transform). Hard paths are equalities, soft
+        ones carry the path's monthly sd (the dollar's % of the level is taken as % log
+        change), ``kind: hold`` freezes the variable. Unnamed variables get no
+        constraint: they are drawn from their conditional distribution.
+        """
+        from regime.regimes.conditional import Constraint
+
+        last = inputs.history.iloc[-1]
+        horizon = len(inputs.months)
+        out = []
+        for var, path in inputs.named.items():
+            col = D.SCENARIO_LEVELS[var]
+            name = SCENARIO_VARIABLES[var]
+            if path.hold:
+                out.append(Constraint.hold(name, horizon))
+                continue
+            levels = pd.DataFrame({c: np.full(horizon + 1, float(last[c])) for c in LEVEL_COLUMNS})
+            levels.loc[1:, col] = path.level
+            cum = macro_changes(levels)[name].to_numpy()[1:].cumsum()
+            out.append(Constraint.path(name, cum, path.sd))
+        return out
+
+    def simulate(
+        self, inputs: ScenarioInputs, draws: np.ndarray, rng: np.random.Generator
+    ) -> Simulation:
+        """Conditional forecast of a scenario (the model protocol).
+
+        The named variables become constraints (:meth:`constraints`); the regime path
+        and every free variable are drawn given them by sequential Monte Carlo with
+        exact Gaussian conditioning (:mod:`regime.regimes.conditional`). Returns the
+        regimes, the ``rel_return`` variable (% per month), the macro level paths the
+        forecast implies (named ones as given, free ones as drawn) and the SMC's
+        minimum ESS; a low ESS (below ``LOW_ESS_SHARE`` of the samples) is logged as a
+        plausibility warning. ``rng`` gives one seed for the forecast's fixed-order
+        draws, so samples of scenarios without constraints pair exactly; the SMC's
+        resampling pairs constrained scenarios only up to the resampled draws.
+        """
+        from regime.regimes.conditional import conditional_forecast
+
+        if inputs.start is not None:
+            raise BadInputError(
+                f"The VAR forecasts from its last month only; scenario start {inputs.start} "
+                "must be 'latest'."
+            )
+        if D.REL_RETURN not in self.data.names:
+            raise BadInputError(
+                f"The VAR has no {D.REL_RETURN!r} variable, so scenarios have no return to give."
+            )
+        horizon = len(inputs.months)
+        z = None
+        if self.has_tvtp:
+            z_now = inputs.history.iloc[-1][list(self.data.tvtp_names)].to_numpy(float)
+            feats = inputs.features
+            z = np.concatenate(
+                [np.broadcast_to(z_now, (feats.shape[0], 1, len(z_now))), feats[:, :-1, :]],
+                axis=1,
+            )  # z_{h-1} drives the move into month h
+        d = self.draws_at(np.asarray(draws), horizon, z)
+        cons = self.constraints(inputs)
+        seed = int(rng.integers(2**63 - 1))
+        fc = conditional_forecast(d, cons, horizon, seed=seed)
+        if fc.low_ess:
+            log.warning(
+                "The scenario's macro paths are implausible under the VAR: the SMC's "
+                "effective sample size fell to %.0f of %d samples.",
+                fc.ess_min,
+                fc.n_samples,
+            )
+        cum = {v: fc.variable(v) for v in self.data.names if v in SCENARIO_VARIABLES.values()}
+        by_col = levels_from_changes(inputs.history.iloc[-1], cum)
+        levels = {v: by_col[col] for v, col in D.SCENARIO_LEVELS.items() if col in by_col}
+        return Simulation(
+            regimes=fc.regimes.astype(np.int8),
+            returns=fc.variable(D.REL_RETURN, cumulative=False),
+            levels=levels,
+            ess=fc.ess_min,
+        )
+
+    def layout(self) -> tuple[dict[str, Any], dict[str, Any], str]:
+        """(spec, layout, data fingerprint) stored in ``model.json`` (save hook)."""
+        d = self.data
+        return self.spec_dict(), _data_dict(d), data_fingerprint(d.x, d.tvtp)
+
+    @classmethod
+    def from_layout(cls, idata: Any, doc: dict[str, Any], source: str) -> MarkovSwitchingVARResults:
+        """The results rebuilt from the posterior and ``model.json`` (load hook)."""
+        data = _data_from_dict(doc["layout"])
+        return cls(idata, data, VARSpec(**doc["spec"]), doc.get("info"))
 
     def stress(
         self,

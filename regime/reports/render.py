@@ -56,7 +56,11 @@ def render_report(
     figs = {
         "fan": F.to_base64(F.fan_charts(ds, panel.frame)),
         "regimes": F.to_base64(F.regime_history(_regime_probs(model), panel.frame)),
-        "params": F.to_base64(F.forest(summ_post, ("mu", "sigma"), "regime means and sds (%)")),
+        "params": F.to_base64(
+            F.forest(summ_post, ("const", "resid_sd"), "regime intercepts and residual sds")
+            if kind == "var"
+            else F.forest(summ_post, ("mu", "sigma"), "regime means and sds (%)")
+        ),
         "tvtp": F.to_base64(F.forest(summ_post, ("b",), "transition sensitivities (logit per sd)"))
         if any(i.startswith("b[") for i in summ_post.index)
         else "",
@@ -149,7 +153,7 @@ def _regime_probs(model: Any) -> pd.DataFrame:
 
 
 def _nobs(model: Any) -> int:
-    return int(model.idata.observed_data["y"].size)
+    return len(_regime_probs(model))  # one row per month the model was fitted on
 
 
 def _model_desc(kind: str, spec: dict[str, Any], model: Any) -> str:
@@ -158,6 +162,13 @@ def _model_desc(kind: str, spec: dict[str, Any], model: Any) -> str:
         return (
             f"Markov switching, K={spec.get('k_regimes')}, {spec.get('emission')} "
             f"emissions, " + (f"TVTP on {', '.join(tv)}" if tv else "constant transitions")
+        )
+    if kind == "var":
+        tv = list(model.data.tvtp_names)
+        return (
+            f"regime-switching VAR({spec.get('order')}) of {', '.join(model.data.names)}, "
+            f"K={spec.get('k_regimes')}, "
+            + (f"TVTP on {', '.join(tv)}" if tv else "constant transitions")
         )
     return f"observed regimes ({len(model.model.names)} labels), Student-t, partial pooling"
 

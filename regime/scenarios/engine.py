@@ -1,20 +1,23 @@
-"""Simulate scenarios: for each posterior draw, regime paths, emissions and flows.
+"""Simulate scenarios: build macro paths, call the model, add the flow overlay.
 
-For a Markov model, each sample starts from the filtered regime distribution of
-its posterior draw at the last month, moves with the TVTP matrices driven by the
-scenario's features (constant matrices when the model has none), draws monthly
-relative returns from the regime's emission and adds the reconstitution overlay.
-For an observed-regime model the regime of each month follows from the
-scenario's features through the same rules (or the stored classifier); a label
-never seen in training draws a new regime from the hierarchical population.
-Cumulative returns compound: ``100 * (prod(1 + r/100) - 1)``.
+The engine knows no model's transitions or emissions. For each scenario it builds
+the macro paths and the model's features over the horizon
+(:mod:`regime.scenarios.paths`), picks the posterior draws, and asks the model
+through its protocol (:mod:`regime.bayes.protocol`):
+``model.simulate(inputs, draws, rng)`` returns the regimes and the monthly
+relative return per sample and month (and, for a model that draws the macro
+variables itself, such as the VAR, their paths and its SMC effective sample
+size). The reconstitution overlay is added on top. Cumulative returns compound:
+``100 * (prod(1 + r/100) - 1)``.
 
 Scenarios share common random numbers: sample ``i`` of every scenario uses the
 same posterior draw, the same regime uniforms, the same emission shocks and
 the same flow coefficients, because each of these comes from its own stream
 (:data:`STREAMS`, spawned from ``seed``) that a scenario's path draws cannot
 shift. Differences between scenarios on the same sample index therefore come
-from their macro paths (and flow specs), not from simulation noise.
+from their macro paths (and flow specs), not from simulation noise. (The VAR's
+sequential Monte Carlo resamples the draws of a constrained scenario, so there
+the pairing holds for the shared seed, not sample by sample.)
 """
 
 from __future__ import annotations
@@ -22,19 +25,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numba
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from regime import _dims as D
-from regime.bayes.switching import stacked
+from regime.bayes.protocol import NamedPath, ScenarioInputs, ScenarioModel
 from regime.config import FeatureSpec
 from regime.errors import BadInputError
-from regime.features.panel import Panel, rule_labels
+from regime.features.panel import Panel
 from regime.flows.impact import monthly_overlay
-from regime.scenarios.paths import MacroPaths, build_paths
-from regime.scenarios.spec import ScenarioSpec
+from regime.scenarios.paths import (
+    MacroPaths,
+    build_paths,
+    central_path,
+    history_user_units,
+    soft_sd,
+)
+from regime.scenarios.spec import PATH_VARIABLES, ScenarioSpec
 
 log = logging.getLogger(__name__)
 
@@ -50,135 +58,8 @@ def streams(seed: int) -> dict[str, np.random.Generator]:
     return {k: np.random.default_rng(c) for k, c in zip(STREAMS, children, strict=True)}
 
 
-@numba.njit(cache=True)
-def simulate_regimes(start: np.ndarray, trans: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Regime paths (S, H) int8.
-
-    ``start`` (S, K) is Pr[S_T] per sample; ``trans`` (S or 1, H or 1, K, K)
-    the row-stochastic matrix moving month h-1 to h; ``u`` (S, H + 1) uniforms.
-    """
-    n, k = start.shape
-    horizon = u.shape[1] - 1
-    out = np.empty((n, horizon), dtype=np.int8)
-    ts, th = trans.shape[0], trans.shape[1]
-    for i in range(n):
-        acc = 0.0
-        state = k - 1
-        for j in range(k):
-            acc += start[i, j]
-            if u[i, 0] < acc:
-                state = j
-                break
-        si = i if ts > 1 else 0
-        for h in range(horizon):
-            p = trans[si, h if th > 1 else 0]
-            acc = 0.0
-            nxt = k - 1
-            for j in range(k):
-                acc += p[state, j]
-                if u[i, h + 1] < acc:
-                    nxt = j
-                    break
-            state = nxt
-            out[i, h] = state
-    return out
-
-
 def _draw_index(n_draws: int, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(n_draws, size=n, replace=n > n_draws))
-
-
-def _markov_macro(
-    model: Any,
-    paths: MacroPaths,
-    panel: Panel,
-    idx: np.ndarray,
-    start_probs: np.ndarray | None,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    data, spec = model.data, model.spec
-    if data.exog.shape[1]:
-        raise BadInputError(
-            "Scenarios need a model without exog regressors (their future "
-            "values are not part of a scenario); refit without model.exog."
-        )
-    names = [
-        n
-        for n in ("mu", "sigma", "p", "a", "b", "nu", "filtered_last")
-        if n in model.idata.posterior
-    ]
-    post = {k: v[idx] for k, v in stacked(model.idata, names).items()}
-    n, k = len(idx), spec.k_regimes
-    start = post["filtered_last"] if start_probs is None else np.broadcast_to(start_probs, (n, k))
-    if "p" in post:
-        trans = post["p"][:, None, :, :]
-    else:
-        z_now = panel.frame.loc[panel.frame.index[-1], list(data.tvtp_names)].to_numpy(float)
-        z_all = np.concatenate(
-            [
-                np.broadcast_to(z_now, (paths.features.shape[0], 1, len(z_now))),
-                paths.features[:, :-1, :],
-            ],
-            axis=1,
-        )  # z_{h-1} drives the move into month h
-        z_all = (z_all - data.tvtp_mean) / data.tvtp_sd
-        if z_all.shape[0] == 1:  # one hard path shared by every sample
-            slopes = np.einsum("hz,sijz->shij", z_all[0], post["b"])
-        else:  # soft or bootstrapped paths: sample s follows its own path
-            slopes = np.einsum("shz,sijz->shij", z_all, post["b"])
-        logits = post["a"][:, None] + slopes
-        logits -= logits.max(axis=-1, keepdims=True)
-        e = np.exp(logits)
-        trans = e / e.sum(axis=-1, keepdims=True)
-    horizon = len(paths.months)
-    u = rng.random((n, horizon + 1))
-    regimes = simulate_regimes(np.ascontiguousarray(start), np.ascontiguousarray(trans), u)
-    eps = (
-        rng.standard_t(post["nu"][:, None], size=(n, horizon))
-        if "nu" in post
-        else rng.standard_normal((n, horizon))
-    )
-    rows = np.arange(n)[:, None]
-    sigma = post["sigma"] if post["sigma"].ndim == 2 else np.repeat(post["sigma"][:, None], k, 1)
-    macro = post["mu"][rows, regimes] + sigma[rows, regimes] * eps
-    return regimes, macro
-
-
-def _observed_macro(
-    model: Any, paths: MacroPaths, features: FeatureSpec, idx: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    post = {
-        k: v[idx]
-        for k, v in stacked(
-            model.idata, ["mu", "sigma", "nu", "mu0", "tau", "ls0", "tau_s"]
-        ).items()
-    }
-    n, horizon = len(idx), len(paths.months)
-    names = list(model.model.names)
-    clf = model.model.classifier
-    codes = np.empty((paths.features.shape[0], horizon), dtype=np.int64)
-    for i in range(paths.features.shape[0]):
-        frame = pd.DataFrame(paths.features[i], columns=list(paths.feature_names))
-        if clf is not None:
-            labels = [f"cluster{c}" for c in clf.predict(frame)]
-        else:
-            labels = list(rule_labels(frame, features)[D.LABEL])
-        codes[i] = [names.index(lab) if lab in names else -1 for lab in labels]
-    codes = np.broadcast_to(codes, (n, horizon))
-    # shocks first: their count is the same in every scenario (common random numbers);
-    # the population draws below happen only for scenarios with unseen labels
-    eps = rng.standard_t(post["nu"][:, None], size=(n, horizon))
-    rows = np.arange(n)[:, None]
-    mu = post["mu"][rows, np.maximum(codes, 0)]
-    sig = post["sigma"][rows, np.maximum(codes, 0)]
-    new = codes < 0  # unseen label: a new regime from the population
-    if new.any():
-        mu_new = post["mu0"][:, None] + post["tau"][:, None] * rng.standard_normal((n, horizon))
-        sig_new = np.exp(
-            post["ls0"][:, None] + post["tau_s"][:, None] * rng.standard_normal((n, horizon))
-        )
-        mu, sig = np.where(new, mu_new, mu), np.where(new, sig_new, sig)
-    return np.asarray(codes, dtype=np.int8), mu + sig * eps
 
 
 def run(
@@ -194,10 +75,13 @@ def run(
 
     Variables: ``regime`` (int8), ``macro``, ``flow``, ``total`` (monthly %, small
     minus large), ``cumulative`` (compounded %), plus the macro paths
-    (``fedfunds``, ``inflation``, ``dollar``: scenario x month, sample mean).
-    The attribute ``baseline`` names the scenario with ``baseline: true`` ("" when
-    there is none; more than one is refused). Samples are paired across scenarios
-    (common random numbers, see the module docstring).
+    (``fedfunds``, ``inflation``, ``dollar``: scenario x month, sample mean; the
+    model's own draws when it forecasts them, as the VAR does for free variables)
+    and ``ess`` (scenario: the minimum SMC effective sample size of a model that
+    conditions by sequential Monte Carlo, NaN otherwise; a low value is a
+    plausibility warning). The attribute ``baseline`` names the scenario with
+    ``baseline: true`` ("" when there is none; more than one is refused). Samples
+    are paired across scenarios (common random numbers, see the module docstring).
     """
     panel = panel if panel is not None else getattr(model, "panel", None)
     if panel is None:
@@ -207,7 +91,11 @@ def run(
     if features is None:
         cfg = (getattr(model, "meta", None) or {}).get("config", {})
         features = FeatureSpec.model_validate(cfg.get("features", {}))
-    kind = "observed" if hasattr(model, "model") else "markov"
+    if not isinstance(model, ScenarioModel):
+        raise BadInputError(
+            f"A {type(model).__name__} is not a fitted regime model; load one with "
+            "regime.load_model."
+        )
     n_draws = model.idata.posterior.sizes["chain"] * model.idata.posterior.sizes["draw"]
     n = n_samples or n_draws
     if n <= 0:
@@ -223,42 +111,28 @@ def run(
             f"At most one scenario may set baseline: true; got {', '.join(baselines)}."
         )
     moves = any(not s.baseline and s.paths != type(s.paths)() for s in scenarios)
-    if kind == "markov" and not model.data.tvtp.shape[1] and moves:
+    if not model.uses_macro_paths and moves:
         log.warning(
             "The model has constant transition probabilities: macro paths "
             "change only the plausibility score, not the regime dynamics."
         )
-    out: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("regime", "macro", "flow", "fedfunds", "inflation", "dollar")
-    }
+    out: dict[str, list[Any]] = {k: [] for k in ("regime", "macro", "flow", "ess", *PATH_VARIABLES)}
     months_ref: pd.PeriodIndex | None = None
     for spec in scenarios:
         # common random numbers: every scenario replays the same streams (see STREAMS)
         rng = streams(seed)
         pan = _panel_at(panel, spec)
-        start_probs = None
-        if spec.start != "latest" and kind == "markov":
-            fp = model.filtered_probabilities
-            start_probs = fp.loc[pd.Period(spec.start, freq="M")].to_numpy()
-        feat_names = (
-            tuple(model.data.tvtp_names)
-            if kind == "markov"
-            else tuple(model.model.classifier.features)
-            if model.model.classifier
-            else D.STATE_FEATURES
-        )
-        paths = build_paths(spec, pan.frame, feat_names, n, rng["paths"])
+        paths = build_paths(spec, pan.frame, model.scenario_features, n, rng["paths"])
         idx = _draw_index(n_draws, n, rng["draws"])
-        if kind == "markov":
-            regimes, macro = _markov_macro(model, paths, pan, idx, start_probs, rng["model"])
-        else:
-            regimes, macro = _observed_macro(model, paths, features, idx, rng["model"])
+        sim = model.simulate(_inputs(spec, pan, paths, features), idx, rng["model"])
         flow, _ = monthly_overlay(paths.months, spec.flows, n, rng["flows"])
-        out["regime"].append(regimes)
-        out["macro"].append(macro)
+        out["regime"].append(sim.regimes)
+        out["macro"].append(sim.returns)
         out["flow"].append(flow)
-        for v in ("fedfunds", "inflation", "dollar"):
-            out[v].append(getattr(paths, v).mean(axis=0))
+        out["ess"].append(sim.ess)
+        drawn = sim.levels or {}
+        for v in PATH_VARIABLES:
+            out[v].append(drawn.get(v, getattr(paths, v)).mean(axis=0))
         months_ref = paths.months if months_ref is None else months_ref
     assert months_ref is not None
     macro = np.stack(out["macro"])
@@ -281,10 +155,11 @@ def run(
             "fedfunds": ((D.SCENARIO, D.MONTH), np.stack(out["fedfunds"])),
             "inflation": ((D.SCENARIO, D.MONTH), np.stack(out["inflation"])),
             "dollar": ((D.SCENARIO, D.MONTH), np.stack(out["dollar"])),
+            "ess": ((D.SCENARIO,), np.asarray(out["ess"], dtype=float)),
         },
         coords=coords,
         attrs={
-            "model_kind": kind,
+            "model_kind": model.kind,
             "baseline": baselines[0] if baselines else "",  # "" : no baseline in this run
             "seed": seed,
             "last_month": str(panel.frame.index[-1]),
@@ -293,7 +168,40 @@ def run(
             "descriptions": "\n".join(f"{s.name}: {s.description}" for s in scenarios),
         },
     )
+    for name, ess in zip(ds[D.SCENARIO].values, out["ess"], strict=True):
+        if np.isfinite(ess):
+            log.info("Scenario %s: SMC effective sample size %.0f of %d.", name, ess, n)
     return ds
+
+
+def _inputs(
+    spec: ScenarioSpec, pan: Panel, paths: MacroPaths, features: FeatureSpec
+) -> ScenarioInputs:
+    """What the model needs of one scenario (see :class:`regime.bayes.protocol.ScenarioInputs`).
+
+    A variable is *named* when the scenario file sets it explicitly (the baseline
+    names none); its central path is the path before the soft walk, its per-month sd
+    that of the walk (:func:`regime.scenarios.paths.soft_sd`).
+    """
+    named: dict[str, NamedPath] = {}
+    hist = history_user_units(pan.frame)
+    for v in () if spec.baseline else PATH_VARIABLES:
+        if v not in spec.paths.model_fields_set:
+            continue  # not named: free for a model that draws it
+        p = getattr(spec.paths, v)
+        level = central_path(v, p, float(hist[v].iloc[-1]), hist[v], spec.horizon)
+        sd = soft_sd(p.sd, spec.horizon) if p.sd > 0 else None
+        named[v] = NamedPath(level=level, sd=sd, hold=p.kind == "hold" and sd is None)
+    return ScenarioInputs(
+        months=paths.months,
+        history=pan.frame,
+        levels={v: getattr(paths, v) for v in PATH_VARIABLES},
+        features=paths.features,
+        feature_names=paths.feature_names,
+        named=named,
+        start=None if spec.start == "latest" else pd.Period(spec.start, freq="M"),
+        feature_spec=features,
+    )
 
 
 def _panel_at(panel: Panel, spec: ScenarioSpec) -> Panel:

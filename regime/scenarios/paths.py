@@ -38,22 +38,26 @@ class MacroPaths:
     feature_names: tuple[str, ...]
 
 
+def derivable_features() -> tuple[str, ...]:
+    """The panel features a scenario derives from its macro paths (:func:`build_paths`
+    extends exactly these base columns and calls the panel's own transforms)."""
+    empty = pd.Series(dtype=float)
+    return tuple(derive_features({D.FEDFUNDS: empty, D.CPI: empty, D.USD: empty}))
+
+
 def history_user_units(panel: pd.DataFrame) -> pd.DataFrame:
     """fedfunds (%), inflation (CPI YoY %) and dollar (index) as in the panel rows."""
-    return pd.DataFrame(
-        {"fedfunds": panel[D.FEDFUNDS], "inflation": panel[D.CPI_YOY], "dollar": panel[D.USD]}
-    )
+    return pd.DataFrame({v: panel[col] for v, col in D.SCENARIO_LEVELS.items()})
 
 
-def _one_path(
-    var: str,
-    p: PathSpec,
-    last: float,
-    hist: pd.Series,
-    horizon: int,
-    n: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
+def soft_sd(sd: float, horizon: int) -> np.ndarray:
+    """(H,) sd of a soft path around its central path in months 1..H: the random walk of
+    :func:`_one_path` has steps of sd ``sd / sqrt(H)``, so ``sd`` at the horizon."""
+    return np.asarray(sd * np.sqrt(np.arange(1, horizon + 1) / horizon))
+
+
+def central_path(var: str, p: PathSpec, last: float, hist: pd.Series, horizon: int) -> np.ndarray:
+    """(H,) the path's level in months 1..H before any soft walk (``var`` in user units)."""
     h = np.arange(1, horizon + 1)
     if p.kind == "hold":
         path = np.full(horizon, last)
@@ -96,6 +100,19 @@ def _one_path(
             f"The {var} path reaches {worst:.4g}, outside the plausible range [{lo}, {hi}] "
             f"for {UNITS[var]}; check its units (for example -75 bp vs -0.75 pp)."
         )
+    return np.asarray(path, dtype=float)
+
+
+def _one_path(
+    var: str,
+    p: PathSpec,
+    last: float,
+    hist: pd.Series,
+    horizon: int,
+    n: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    path = central_path(var, p, last, hist, horizon)
     paths = np.broadcast_to(path, (n, horizon)).copy()
     if p.sd > 0:
         steps = rng.standard_normal((n, horizon)) * p.sd / np.sqrt(horizon)

@@ -166,11 +166,11 @@ def test_results_describe_and_simulate_from_known_truth(rng: np.random.Generator
         res.idata.posterior["const"].mean(("chain", "draw")), tr.const, atol=0.05
     )
     assert desc.loc[0, "expected_duration_months"] == pytest.approx(1 / (1 - tr.p[0, 0]))
-    fc = res.simulate(horizon=6, n_samples=500)
+    fc = res.forecast(horizon=6, n_samples=500)
     assert fc.paths.shape == (500, 6, 4)
     from regime.regimes.conditional import Constraint
 
-    cut = res.simulate([Constraint.path("fedfunds_chg", -0.25 * np.arange(1, 7))], 6, 500)
+    cut = res.forecast([Constraint.path("fedfunds_chg", -0.25 * np.arange(1, 7))], 6, 500)
     # a cutting path makes the easing regime more likely than in the baseline
     assert cut.regime_probabilities()[:, 0].mean() > fc.regime_probabilities()[:, 0].mean()
     st = res.stress(8.0, horizon=6, n_samples=1000)
@@ -184,8 +184,8 @@ def test_save_load_round_trip(rng: np.random.Generator, tmp_path: Path) -> None:
     assert back.kind == "var" and back.spec == res.spec
     assert list(back.data.index) == list(res.data.index)
     pd.testing.assert_frame_equal(back.describe_regimes(), res.describe_regimes())
-    a = res.simulate(horizon=3, n_samples=200, seed=1)
-    b = back.simulate(horizon=3, n_samples=200, seed=1)
+    a = res.forecast(horizon=3, n_samples=200, seed=1)
+    b = back.forecast(horizon=3, n_samples=200, seed=1)
     np.testing.assert_allclose(a.paths, b.paths)
     meta = (tmp_path / "m" / "var.json").read_text().replace('"order": 1', '"order": 2')
     (tmp_path / "m" / "var.json").write_text(meta)

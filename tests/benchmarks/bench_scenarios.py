@@ -16,12 +16,11 @@ import arviz as az
 import numpy as np
 
 from regime.bayes.markov import MarkovSpec, prepare_data
-from regime.bayes.switching import MarkovSwitchingResults
+from regime.bayes.switching import MarkovSwitchingResults, simulate_regimes
 from regime.config import Config
 from regime.data.sample import simulate_sample
 from regime.features.panel import build_panel
 from regime.scenarios import run
-from regime.scenarios.engine import simulate_regimes
 from regime.scenarios.spec import ScenarioSpec, builtin_scenarios
 from tests.benchmarks._common import best_of, write_json
 

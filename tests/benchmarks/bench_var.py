@@ -70,11 +70,11 @@ def scenarios() -> list[list[Any]]:
 
 def time_scenarios(res: Any) -> dict[str, Any]:
     specs = scenarios()
-    res.simulate(specs[1], HORIZON, 200, seed=0)  # warm-up (first-call overheads)
+    res.forecast(specs[1], HORIZON, 200, seed=0)  # warm-up (first-call overheads)
     t0 = time.perf_counter()
     ess = []
     for i, cons in enumerate(specs):
-        fc = res.simulate(cons, HORIZON, N_SAMPLES, seed=i)
+        fc = res.forecast(cons, HORIZON, N_SAMPLES, seed=i)
         ess.append(fc.ess_min)
     return {"scenarios_s": time.perf_counter() - t0, "n_scenarios": len(specs), "ess_min": ess}
 

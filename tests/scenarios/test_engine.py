@@ -231,7 +231,8 @@ def test_real_model_direction_and_sense(real_model) -> None:  # type: ignore[no-
 def test_soft_paths_pair_each_sample_with_its_own_path(panel: Panel) -> None:
     """A TVTP model where only regime 0 -> 1 moves with z: per-sample z must stay per sample."""
     from regime.bayes.markov import prepare_data as prep
-    from regime.scenarios.engine import _markov_macro
+    from regime.config import FeatureSpec
+    from regime.scenarios.engine import _inputs
     from regime.scenarios.paths import build_paths
 
     feats = ("fedfunds_chg6",)
@@ -258,7 +259,8 @@ def test_soft_paths_pair_each_sample_with_its_own_path(panel: Panel) -> None:
     spec = ScenarioSpec(name="s", horizon=12, paths={"fedfunds": {"kind": "hold", "sd": 2.0}})
     rng = np.random.default_rng(0)
     paths = build_paths(spec, panel.frame, feats, n, rng)
-    regimes, _ = _markov_macro(model, paths, panel, np.arange(n), None, rng)
+    inputs = _inputs(spec, panel, paths, FeatureSpec())
+    regimes = model.simulate(inputs, np.arange(n), rng).regimes
     # samples whose own Fed path rose most leave regime 0 more often than those that fell
     rise = paths.fedfunds[:, -1] - paths.fedfunds[:, 0]
     left = regimes[:, -1] == 1
@@ -405,9 +407,9 @@ def test_observed_regimes_share_shocks_when_a_label_is_new() -> None:
     """A label never seen in training draws a new regime, after the shared shocks."""
     from types import SimpleNamespace
 
+    from regime.bayes.observed import ObservedResults
+    from regime.bayes.protocol import ScenarioInputs
     from regime.config import FeatureSpec
-    from regime.scenarios.engine import _observed_macro
-    from regime.scenarios.paths import MacroPaths
 
     n, horizon = 200, 6
     names = ["easing|low|weak", "tightening|high|strong"]
@@ -420,23 +422,26 @@ def test_observed_regimes_share_shocks_when_a_label_is_new() -> None:
         "ls0": np.zeros((1, n)),
         "tau_s": np.full((1, n), 0.1),
     }
-    model = SimpleNamespace(
-        idata=az.from_dict(posterior=post), model=SimpleNamespace(names=names, classifier=None)
+    model = ObservedResults(
+        az.from_dict(posterior=post), SimpleNamespace(names=names, classifier=None), {}
     )
     easing = [-1.0, 2.0, -1.0]  # fedfunds_chg6 (pp), cpi_yoy (%), usd_yoy (%)
     holding = [0.0, 2.0, -1.0]  # "holding|low|weak": never seen in training
     months = pd.period_range("2030-01", periods=horizon, freq="M")
 
     def macro(rows: list[list[float]]) -> np.ndarray:
-        paths = MacroPaths(
-            months,
-            *(np.zeros((1, horizon)),) * 3,
-            np.array([rows]),
-            ("fedfunds_chg6", "cpi_yoy", "usd_yoy"),
+        inputs = ScenarioInputs(
+            months=months,
+            history=pd.DataFrame(),
+            levels={},
+            features=np.array([rows]),
+            feature_names=("fedfunds_chg6", "cpi_yoy", "usd_yoy"),
+            named={},
+            start=None,
+            feature_spec=FeatureSpec(),
         )
-        return _observed_macro(model, paths, FeatureSpec(), np.arange(n), np.random.default_rng(3))[
-            1
-        ]
+        sim = model.simulate(inputs, np.arange(n), np.random.default_rng(3))
+        return np.asarray(sim.returns)
 
     seen = macro([easing] * horizon)
     mixed = macro([easing] * 3 + [holding] * 3)
