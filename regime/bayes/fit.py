@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 Sampler = Literal["nutpie", "pymc"]
 
+# progress step of the mode search; its first report follows the model's compilation
+MAP_STEP = "MAP search"
+
 
 @dataclass(frozen=True)
 class MapResult:
@@ -169,7 +172,7 @@ def multistart_map(
 
     n_workers = max(1, min(workers or 1, n_starts))
     chunks = [list(range(w, n_starts, n_workers)) for w in range(n_workers)]
-    tick = Throttle(progress, "MAP search", n_starts)
+    tick = Throttle(progress, MAP_STEP, n_starts)
     tick(0)
     found = run_tasks([optimise(c) for c in chunks], n_workers, on_progress=tick)
     by_start: dict[int, tuple[float, Any]] = {}
