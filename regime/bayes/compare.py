@@ -84,9 +84,11 @@ def holdout_comparison(
     The observed-regime model and the baseline go first; each Markov candidate calls
     ``markov_after()`` (when given) before it builds its model. A caller compiling a
     Markov model of its own lets them wait for it: PyTensor caches each compiled
-    operation on disk, and the Markov structures share most of theirs (cold first run,
-    measured: K=3 constant compiled in 19 CPU-s after K=2 constant, 53 CPU-s alone), so
-    compiling them at the same time as the caller's model does the same work twice.
+    operation on disk, and the Markov structures share most of theirs, so compiling them
+    at the same time as the caller's model does the same work twice. Measured on the demo
+    with empty caches: K=2 constant and K=2 TVTP cost 53 and 76 CPU-s compiled alongside
+    the main model (K=2 TVTP with a reconstitution effect, 75-80 CPU-s), 18 and 30 CPU-s
+    after it.
     """
     years = spec.holdout_years if holdout_years is None else holdout_years
     if years <= 0:
