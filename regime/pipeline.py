@@ -233,9 +233,11 @@ def fit_and_save(
     """
     from regime.bayes.api import fit_spec
     from regime.bayes.compare import candidates, holdout_comparison
+    from regime.bayes.fit import MAP_STEP
     from regime.bayes.io import save_model
-    from regime.bayes.parallel import Background
+    from regime.bayes.parallel import Background, Gate
     from regime.errors import RegimeError
+    from regime.progress import reporting
 
     check_model_name(name)
     check_fit_overrides(cfg, draws=draws, tune=tune, chains=chains)
@@ -243,10 +245,15 @@ def fit_and_save(
     check_scenario_features(cfg)
     stop = interrupted or (lambda: False)
     background = None
+    # opened once the main model is compiled (its MAP search starts) or its fit ends
+    compiled = Gate()
     if compare and cfg.model.holdout_years > 0:
         # The comparison runs in a forked process alongside the main fit: their
         # compilations (single-threaded, most of a cold first run) overlap, and the
         # cores stay busy between the main fit's steps. Same table as run after it.
+        # Its Markov candidates wait until the main model is compiled: they share most
+        # compiled operations with it and load them from the disk cache (see
+        # holdout_comparison); the observed-regime model and the baseline do not wait.
         n_fits = len(candidates(cfg.model)) + 1
 
         def comparison(done: Callable[[int], None]) -> Any:
@@ -259,6 +266,7 @@ def fit_and_save(
                     chains=2,
                     seed=cfg.model.seed if seed is None else seed,
                     steps=lambda step, k, total: done(int(k)),
+                    markov_after=compiled.wait,
                 )
             except RegimeError as exc:  # re-raised in this process, exit code intact
                 return exc
@@ -266,29 +274,35 @@ def fit_and_save(
         if progress is not None:
             progress(f"{n_fits} fits, alongside the main fit")
         background = Background(comparison)
-    main_steps = steps
-    if steps is not None and background is not None:
-        bg, report = background, steps
-
-        def main_steps(step: str, done: float, total: float) -> None:
-            report(step, done, total)
-            report("hold-out comparison", bg.done(), n_fits)
+    bg = background
 
     try:
-        result = fit_spec(
-            panel,
-            cfg.model,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=seed,
-            progressbar=progressbar,
-            progress=main_steps,
-        )
+        with reporting(progressbar, steps) as report:
+
+            def main_steps(step: str, done: float, total: float) -> None:
+                if step == MAP_STEP:
+                    compiled.open()
+                if report is not None:
+                    report(step, done, total)
+                    if bg is not None and report is steps:
+                        report("hold-out comparison", bg.done(), n_fits)
+
+            result = fit_spec(
+                panel,
+                cfg.model,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                seed=seed,
+                progressbar=progressbar,
+                progress=main_steps if (report is not None or bg is not None) else None,
+            )
     except BaseException:
         if background is not None:
             background.cancel()
         raise
+    finally:
+        compiled.open()
     table = None
     if background is not None:
         tick = (lambda k: steps("hold-out comparison", k, n_fits)) if steps else None

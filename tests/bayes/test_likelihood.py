@@ -259,3 +259,42 @@ def test_impossible_parameters_give_minus_inf_not_an_exception() -> None:
     ll, d_logb, d_p, _ = forward_backward(logb, trans, np.array([1.0, 0.0]))
     assert ll == -np.inf
     assert np.isfinite(d_logb).all() and np.isfinite(d_p).all()
+
+
+def _logp_constants(model) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+    """Values of the constants in the model's log density and its gradient, in graph order."""
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import ancestors
+
+    logp = model.logp()
+    graph = [logp, *pytensor.grad(logp, model.value_vars)]
+    return [np.asarray(v.data) for v in ancestors(graph) if isinstance(v, Constant)]
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"switching_variance": True, "order_by": "sigma", "recon_effect": "shared"},
+        {"k_regimes": 3, "exog": True, "order_by": "mean"},
+    ],
+)
+def test_one_structure_compiles_to_one_graph_for_any_data(
+    rng: np.random.Generator, kw: dict[str, object]
+) -> None:
+    """Data and the constants the priors derive from them (ybar, s_y, s_e, s_x) are inputs
+    of the compiled graph, not constants in it: another sample of another length, as in a
+    hold-out or backtest fit, has the same graph and so hits the compile cache."""
+    from regime.bayes.markov import MarkovSpec, build_model, prepare_data
+
+    def model(nobs: int, loc: float, scale: float):  # type: ignore[no-untyped-def]
+        y = rng.normal(loc, scale, nobs)
+        z = rng.normal(size=(nobs, 2))
+        x = rng.normal(3.0 * scale, scale, size=(nobs, 1)) if kw.get("exog") else None
+        recon = (rng.random(nobs) < 0.1).astype(float)
+        spec = MarkovSpec(**{k: v for k, v in kw.items() if k != "exog"})  # type: ignore[arg-type]
+        return build_model(prepare_data(y, x, z, recon), spec)
+
+    a, b = _logp_constants(model(120, 0.2, 1.0)), _logp_constants(model(97, -1.5, 4.0))
+    assert len(a) == len(b)
+    for ca, cb in zip(a, b, strict=True):
+        np.testing.assert_array_equal(ca, cb)
