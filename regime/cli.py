@@ -7,6 +7,7 @@ adds the traceback (the exit code stays the same).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
@@ -680,13 +681,19 @@ def main(argv: list[str] | None = None) -> int:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     if rv == EXIT_INTERRUPTED or _INTERRUPT.seen:
-        err_console.print(f"[bold red]error:[/] {INTERRUPTED}", highlight=False, soft_wrap=True)
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C while reporting
+            err_console.print(f"[bold red]error:[/] {INTERRUPTED}", highlight=False, soft_wrap=True)
         return EXIT_INTERRUPTED
     return rv if isinstance(rv, int) else 0
 
 
-def run() -> None:  # console script
-    sys.exit(main())
+def run() -> None:  # console script and ``python -m regime``
+    code = main()
+    if code == EXIT_INTERRUPTED and threading.current_thread() is threading.main_thread():
+        # reported once; another Ctrl-C while the interpreter shuts down (joining
+        # worker threads and processes) must not turn exit 130 into a death by signal
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
 
 
 # the backtest command lives in its own module (imports regime.cli helpers lazily)
