@@ -18,7 +18,7 @@ that does not, so the fits pass ``prior_reference=(0, 1)`` and the truths are dr
 with the same reference: the prior is the default prior for data in units of their sd.
 
 ``SBC_FITS`` (environment) sets the fits per model (default 200, the study in the
-README; CI runs a 40-fit subset with 5 bins to stay inside its time budget); the ranks
+README; CI runs 100; below 80 fits the test uses 5 bins instead of 10); the ranks
 go to ``tests/benchmarks/results/sbc.json`` with a histogram figure ``sbc.png`` beside it.
 """
 
