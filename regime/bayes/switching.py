@@ -30,9 +30,11 @@ from regime.bayes.markov import (
     build_model,
     emission_numpy,
     initial_numpy,
+    leave_split,
     prepare_data,
     transition_numpy,
 )
+from regime.bayes.priors import resolve_priors
 from regime.bayes.protocol import (
     ScenarioInputs,
     Simulation,
@@ -219,11 +221,20 @@ def prior_sensitivity_rows(
     free: dict[str, np.ndarray] = {
         n: post[n] for n in ("mu", "log_sigma", "beta", "nu", "gamma") if n in post
     }
-    free["a_free"] = logits[:, off]
+    free |= leave_split(logits)
     if "b" in post:
         free["b_free"] = post["b"][:, off]
     draws = pm.draw([model[n] for n in names], draws=2000, random_seed=random_seed)
     prior = {n: np.asarray(d) for n, d in zip(names, draws, strict=True)}
+    # the logits' prior is set by a potential, which pm.draw does not see: draw it here
+    pri = resolve_priors(spec.priors)["a"]
+    a = np.zeros((2000, k, k))
+    rng = np.random.default_rng(random_seed)
+    a[:, off] = rng.normal(pri["loc"], pri["scale"], (2000, off.sum()))
+    if "a" in prior:
+        prior["a"] = a
+    if "p" in prior:
+        prior["p"] = np.exp(a - np.logaddexp.reduce(a, axis=-1, keepdims=True))
     ordered = "mu" if spec.order_by == "mean" else "sigma"
     if prior[ordered].ndim == 2:  # the ordered transform's prior is that of sorted draws
         prior[ordered] = np.sort(prior[ordered], axis=1)

@@ -11,7 +11,7 @@ from scipy import stats
 from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
 
 from regime.bayes.hmm import forward_backward, hmm_loglike, scan_loglike
-from regime.bayes.markov import emission_numpy, transition_numpy
+from regime.bayes.markov import emission_numpy, leave_split, transition_numpy
 from regime.bayes.switching import MarkovSwitching
 from regime.regimes.hamilton import ergodic_probabilities, hamilton_filter
 
@@ -95,8 +95,7 @@ def with_logits(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     if "p" not in values:
         return values
     p = np.asarray(values["p"])
-    off = ~np.eye(p.shape[0], dtype=bool)
-    return {**values, "a_free": (np.log(p) - np.log(np.diag(p))[:, None])[off]}
+    return {**values, **leave_split(np.log(p) - np.log(np.diag(p))[:, None])}
 
 
 def model_loglike(mod: MarkovSwitching, values: dict[str, np.ndarray]) -> float:
@@ -189,7 +188,7 @@ def test_model_loglike_equals_reference_and_statsmodels(
         a[off] = rng.normal(-2.0, 0.7, k * (k - 1))
         b = np.zeros((k, k, n_tvtp))
         b[off] = rng.normal(0, 0.6, (k * (k - 1), n_tvtp))
-        values |= {"a_free": a[off], "b_free": b[off]}
+        values |= {**leave_split(a), "b_free": b[off]}
         post |= {"a": a[None], "b": b[None]}
     else:
         p = rng.dirichlet(np.full(k, 1.0), size=k) * 0.3 + np.eye(k) * 0.7

@@ -107,7 +107,7 @@ def test_parallel_chains_are_the_serial_chains(k3_model) -> None:  # type: ignor
         **kw,  # type: ignore[arg-type]
     )
     assert parallel.posterior.sizes["chain"] == 2
-    for name in ("mu", "log_sigma", "a_free"):
+    for name in ("mu", "log_sigma", "a_leave", "a_split"):
         np.testing.assert_array_equal(serial.posterior[name], parallel.posterior[name])
     np.testing.assert_array_equal(
         serial.sample_stats["diverging"], parallel.sample_stats["diverging"]

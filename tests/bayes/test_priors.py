@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pymc as pm
 import pytest
 
 from regime.bayes.priors import resolve_priors
@@ -96,21 +95,55 @@ def test_occupancy_adds_the_dirichlet_log_density_of_the_long_run_shares(tvtp: b
     assert got == pytest.approx(by_hand, abs=1e-9)
 
 
-@pytest.mark.parametrize("tvtp", [False, True])
-def test_transition_prior_is_the_documented_normal_on_switching_logits(tvtp: bool) -> None:
+@pytest.mark.parametrize(("k", "tvtp"), [(2, False), (3, False), (3, True), (4, False)])
+def test_transition_prior_is_the_documented_normal_on_switching_logits(k: int, tvtp: bool) -> None:
+    """The sampler runs on each row's exit rate and split (``a_leave``, ``a_split``); their
+    densities plus the ``a_prior`` potential must be the iid Normal density of the logits."""
     from scipy import stats
 
+    from regime.bayes.markov import leave_split
     from regime.bayes.priors import DEFAULT_PRIORS
 
     rng = np.random.default_rng(7)
     y = pd.Series(rng.normal(0.0, 2.0, 120))
     z = pd.DataFrame({"z": rng.normal(size=120)}) if tvtp else None
-    model = MarkovSwitching(y, k_regimes=3, exog_tvtp=z).build_model()
-    x = rng.normal(-2.0, 3.0, 6)
-    got = float(pm.logp(model["a_free"], x).sum().eval())
+    model = MarkovSwitching(y, k_regimes=k, exog_tvtp=z).build_model()
+    terms = [model[n] for n in ("a_leave", "a_split") if n in model.named_vars]
+    terms += [pot for pot in model.potentials if pot.name == "a_prior"]
+    logp = model.compile_logp(vars=terms, sum=True)
     loc, scale = DEFAULT_PRIORS["a"]["loc"], DEFAULT_PRIORS["a"]["scale"]
-    assert got == pytest.approx(float(stats.norm.logpdf(x, loc, scale).sum()), rel=1e-8)
     assert (loc, scale) == (-2.0, 2.0)  # what priors.py and the README document
+    off = ~np.eye(k, dtype=bool)
+    for _ in range(3):
+        a = np.zeros((k, k))
+        a[off] = rng.normal(-2.0, 3.0, k * (k - 1))
+        point = model.initial_point() | leave_split(a)
+        want = float(stats.norm.logpdf(a[off], loc, scale).sum())
+        assert float(logp(point)) == pytest.approx(want, rel=1e-8)
+
+
+@pytest.mark.parametrize("k", [3, 4])
+def test_exit_rate_and_split_coordinates_have_unit_jacobian(k: int) -> None:
+    """A density on the logits carries over to (a_leave, a_split) unchanged only if
+    |d a / d(a_leave, a_split)| = 1: checked by central differences, and the round trip."""
+    from regime.bayes.markov import leave_split
+
+    def logits(x: np.ndarray) -> np.ndarray:  # the model's map, in NumPy
+        leave, split = x[:k], x[k:].reshape(k, k - 2)
+        share = np.concatenate([np.zeros((k, 1)), split], axis=1)
+        return (leave[:, None] + share - np.logaddexp.reduce(share, axis=1)[:, None]).ravel()
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(-1.0, 2.0, k + k * (k - 2))
+    h = 1e-6
+    jac = np.column_stack(
+        [(logits(x + h * e) - logits(x - h * e)) / (2 * h) for e in np.eye(x.size)]
+    )
+    assert abs(np.linalg.det(jac)) == pytest.approx(1.0, abs=1e-6)
+    a = np.zeros((k, k))
+    a[~np.eye(k, dtype=bool)] = logits(x)
+    back = leave_split(a)
+    np.testing.assert_allclose(np.concatenate([back["a_leave"], back["a_split"].ravel()]), x)
 
 
 def test_retired_dirichlet_prior_key_is_named() -> None:
