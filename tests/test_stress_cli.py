@@ -17,7 +17,7 @@ import xarray as xr
 from regime.bayes.io import save_model
 from regime.cli import main
 from regime.features.panel import Panel
-from regime.regimes.conditional import MAX_STRESS_HORIZON
+from regime.regimes.conditional import MAX_STRESS_HORIZON, STRESS_SAMPLES
 from tests.scenarios.test_engine import calm_stress
 from tests.scenarios.test_protocol import known_var
 from tests.scenarios.test_protocol import panel as panel  # the module fixture
@@ -125,3 +125,10 @@ def test_bad_stress_input_is_one_sentence_exit_2_and_writes_nothing(
     assert msg.endswith(".") and ". " not in msg.removeprefix("error: "), msg  # one sentence
     assert "Traceback" not in err and not out.strip()
     assert _files(root) == before
+
+
+def test_readme_states_the_stress_limits_the_code_uses() -> None:
+    text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    assert f"the horizon 1..{MAX_STRESS_HORIZON} months" in text
+    assert f"({STRESS_SAMPLES} by default)" in text
+    assert "regime stress NAME --loss" in text
