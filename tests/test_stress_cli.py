@@ -22,7 +22,7 @@ from tests.scenarios.test_engine import calm_stress
 from tests.scenarios.test_protocol import known_var
 from tests.scenarios.test_protocol import panel as panel  # the module fixture
 
-SAMPLES = "400"  # enough for a 10 pp loss over 12 months (about 1 in 5 baseline samples)
+SAMPLES = "400"  # enough for a 10 pp loss over 12 months (about 37% of baseline samples)
 
 
 @pytest.fixture(scope="module")
