@@ -24,6 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from regime import _dims as D
 from regime import pipeline
 from regime.config import Config, load_config
 from regime.data.cache import CacheCorruptError
@@ -511,6 +512,111 @@ def _print_scenarios(table: Any, synthetic: bool) -> None:
                 f"than {100 - r['plausibility_pct']:.1f}% of past windows; "
                 "check its units."
             )
+
+
+@app.command("stress")
+def stress_cmd(
+    name: Annotated[str, typer.Argument(help="Model folder name under models/ (a VAR).")],
+    loss: Annotated[
+        float,
+        typer.Option(help="Loss in % points of cumulative relative return (positive)."),
+    ],
+    horizon: Annotated[int, typer.Option(help="Months over which the loss accrues.")],
+    variable: Annotated[
+        str, typer.Option(help="VAR variable whose cumulative sum is stressed.")
+    ] = D.REL_RETURN,
+    top: Annotated[int | None, typer.Option(help="Regime sequences to report.")] = None,
+    samples: Annotated[int | None, typer.Option(help="Baseline samples.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    config: ConfigOpt = None,
+) -> None:
+    """Reverse stress: the macro paths and regimes behind a loss, and its probability.
+
+    Writes reports/NAME/stress_LOSS_HORIZON.csv. Only a VAR model (model.kind: var).
+    """
+    cfg = _config(config)
+    result, out = pipeline.run_stress(
+        cfg, name, loss, horizon, variable=variable, samples=samples, top=top, seed=seed
+    )
+    _print_stress(result)
+    console.print(f"wrote {out}", highlight=False)
+
+
+def _widest(layouts: list[Table]) -> Table:
+    """The first table that fits the terminal, else the last (narrowest)."""
+    return next((t for t in layouts if _fits(t)), layouts[-1])
+
+
+def _print_stress(res: Any) -> None:
+    """The stress result in three tables that fit the terminal (80 columns and up):
+    the loss's probability, the macro paths behind it, the regime sequences."""
+    h, var = res.horizon, res.variable
+    pt = Table(title=f"baseline P(sum of {var} over {h} months <= -{res.loss:g})")
+    for col in ("probability", "MC std. error", "share of samples", "samples"):
+        pt.add_column(col, justify="right")
+    pt.add_row(
+        f"{res.probability:.4f}",
+        f"{res.probability_se:.4f}",
+        f"{res.probability_mc:.4f}",
+        str(res.n_samples),
+    )
+    console.print(pt)
+
+    paths = res.macro_paths
+    names = list(dict.fromkeys(paths["variable"]))
+
+    def path_table(step: int | None) -> Table:
+        t = Table(title="paths behind the loss: cumulative change by month (median)")
+        t.add_column("variable", no_wrap=True)
+        marks = list(range(step, h, step)) if step else []
+        for m in marks:
+            t.add_column(f"m{m}", justify="right", no_wrap=True)
+        t.add_column(f"m{h}", justify="right", no_wrap=True)
+        t.add_column(f"90% m{h}", justify="right", no_wrap=True)
+        for v in names:
+            rows = paths[paths["variable"] == v].set_index("month")
+            last = rows.loc[h]
+            t.add_row(
+                v,
+                *(f"{rows.loc[m, 'median']:.2f}" for m in marks),
+                f"{last['median']:.2f}",
+                f"[{last['q05']:.2f}, {last['q95']:.2f}]",
+            )
+        return t
+
+    steps = [s for s in (1, 3, 6, 12) if s < h]
+    console.print(_widest([path_table(s) for s in steps] + [path_table(None)]))
+
+    seqs = res.sequences
+    others = [v for v in names if v != var]  # the stressed variable ends at -loss in all
+
+    def seq_table(medians: bool) -> Table:
+        t = Table(title=f"most likely regime sequences behind the loss (months 1..{h})")
+        t.add_column("regimes", no_wrap=True)
+        t.add_column("share", justify="right", no_wrap=True)
+        for v in others if medians else []:
+            t.add_column(f"{v} m{h}", justify="right", no_wrap=True)
+        for _, r in seqs.iterrows():
+            cells = [f"{r[v]:.2f}" for v in others] if medians else []
+            t.add_row(str(r["regimes"]), f"{r['share']:.3f}", *cells)
+        return t
+
+    shown = _widest([seq_table(True), seq_table(False)])
+    console.print(shown)
+    note = (
+        "Units: each variable's own (pp for rate and inflation changes, % for the dollar "
+        "and returns), summed over months. Regimes: one digit per month, numbered as in "
+        "the report"
+    )
+    if len(shown.columns) > 2:
+        note += f"; {{variable}} m{h}: its median by month {h} for that sequence"
+    console.print(note + ".", highlight=False)
+    fc = res.forecast
+    if fc.low_ess:
+        err_console.print(
+            f"[yellow]warning:[/] the loss is implausible under the model: the effective "
+            f"sample size fell to {fc.ess_min:.0f} of {fc.n_samples} samples."
+        )
 
 
 # --------------------------------------------------------------------------- demo

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import requests
 
+from regime import _dims as D
 from regime._io import atomic_write_bytes
 from regime.config import Config
 from regime.data.base import Prefer, SeriesData, merge_history
@@ -376,6 +377,52 @@ def run_scenarios(
         table.to_csv(tmp / "summary.csv")
         fan(ds).to_csv(tmp / "fan.csv")
     return ds, table, out
+
+
+def stress_file(loss: float, horizon: int, variable: str) -> str:
+    """``stress_L_H.csv`` (``stress_VARIABLE_L_H.csv`` for a variable other than the
+    relative return), the loss written in full (``10``, ``2.5``, ``0.001``)."""
+    import numpy as np
+
+    who = "" if variable == D.REL_RETURN else f"{variable}_"
+    return f"stress_{who}{np.format_float_positional(loss, trim='-')}_{horizon}.csv"
+
+
+def run_stress(
+    cfg: Config,
+    name: str,
+    loss: float,
+    horizon: int,
+    *,
+    variable: str = D.REL_RETURN,
+    samples: int | None = None,
+    top: int | None = None,
+    seed: int = 0,
+) -> tuple[Any, Path]:
+    """Load models/NAME, run its reverse stress, write reports/NAME/stress_L_H.csv.
+
+    ``loss`` in the variable's units (relative return: % points of cumulative
+    return, a sum of monthly % returns), ``horizon`` in months; ``samples`` and
+    ``top`` (``None``) default to the model's own defaults (see
+    :meth:`regime.bayes.var.MarkovSwitchingVARResults.stress`). Only a VAR
+    (``model.kind: var``) has a stress test. Returns the
+    :class:`~regime.regimes.conditional.StressResult` and the CSV's path (the long
+    table of :meth:`~regime.regimes.conditional.StressResult.to_frame`); the CSV is
+    written only once the whole result exists, atomically.
+    """
+    from regime._io import atomic_write_text
+    from regime.bayes.io import load_model
+
+    model = load_model(model_folder(cfg, name))
+    if model.kind != "var":
+        raise BadInputError(
+            f"Model {name!r} is a {model.kind!r} model; only a VAR (model.kind: var) "
+            "has a stress test."
+        )
+    out = report_folder(cfg, name) / stress_file(loss, horizon, variable)
+    result = model.stress(loss, horizon, variable=variable, n_samples=samples, seed=seed, top=top)
+    atomic_write_text(out, result.to_frame().to_csv(index=False))
+    return result, out
 
 
 def make_report(cfg: Config, name: str, *, seed: int = 0) -> Path:

@@ -1047,15 +1047,30 @@ class MarkovSwitchingVARResults:
         loss: float,
         horizon: int = 12,
         variable: str = D.REL_RETURN,
-        n_samples: int = 4000,
+        n_samples: int | None = None,
         seed: int = 0,
+        top: int | None = None,
     ) -> StressResult:
         """Reverse stress: the macro paths and regimes behind a cumulative ``variable``
-        of ``-loss`` (percent, summed monthly values) by month ``horizon``."""
-        from regime.regimes.conditional import reverse_stress
+        of ``-loss`` (percent, summed monthly values) by month ``horizon``.
 
-        d = self.draws(n_samples, seed, None, horizon)
-        return reverse_stress(d, loss, horizon, variable=variable, seed=seed)
+        ``n_samples`` baseline samples (``None``: ``STRESS_SAMPLES``) and the ``top``
+        regime sequences (``None``: ``STRESS_TOP``), see
+        :func:`regime.regimes.conditional.reverse_stress`; the arguments are checked
+        (:func:`~regime.regimes.conditional.check_stress`) before any draw is made.
+        """
+        from regime.regimes.conditional import (
+            STRESS_SAMPLES,
+            STRESS_TOP,
+            check_stress,
+            reverse_stress,
+        )
+
+        n = STRESS_SAMPLES if n_samples is None else n_samples
+        k = STRESS_TOP if top is None else top
+        check_stress(loss, horizon, top=k, n_samples=n)
+        d = self.draws(n, seed, None, horizon)
+        return reverse_stress(d, loss, horizon, variable=variable, seed=seed, top=k)
 
     def spec_dict(self) -> dict[str, Any]:
         return asdict(self.spec)

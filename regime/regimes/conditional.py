@@ -52,6 +52,12 @@ PLAUSIBLE_Z = 8.0  # a hard value this many baseline sds from the baseline media
 LOW_ESS_SHARE = 0.1  # ESS below this share of the samples: plausibility warning
 RESAMPLE_SHARE = 0.5  # resample when the ESS falls below this share
 _RANK_TOL = 1e-9  # relative singular-value tolerance of the hard-constraint system
+# Reverse stress. The horizon is capped because each sample carries its (H n) x (H n)
+# impulse matrix: at 36 months, 4 variables and 4000 samples that is 0.66 GB per copy,
+# and beyond about three years a VAR forecast is close to its unconditional mean anyway.
+MAX_STRESS_HORIZON = 36  # months
+STRESS_SAMPLES = 4000  # baseline samples (posterior draws, with replacement if fewer)
+STRESS_TOP = 5  # regime sequences reported
 
 
 @dataclass(frozen=True)
@@ -205,19 +211,73 @@ class ConditionalForecast:
 class StressResult:
     """Reverse stress: ``probability`` Pr[cumulative variable <= -loss by month H]
     under the baseline (Rao-Blackwellized: mean over baseline samples of the Gaussian
-    tail given each sample's parameters and regime path), ``probability_mc`` the plain
-    share of baseline samples, ``forecast`` the paths conditional on reaching
-    exactly -loss, ``sequences`` the most frequent regime sequences behind it
-    (share of samples), ``macro_paths`` median and 5%/95% cumulative paths."""
+    tail given each sample's parameters and regime path), ``probability_se`` its Monte
+    Carlo standard error (sd of those tails / sqrt(N)), ``probability_mc`` the plain
+    share of baseline samples, ``forecast`` the paths conditional on reaching exactly
+    -loss, ``sequences`` the most frequent regime sequences behind it (``regimes``: one
+    digit per month 1..H; ``share`` of samples; one column per variable: its median
+    cumulative change by month H among the samples with that sequence), ``macro_paths``
+    median and 5%/95% cumulative paths (``variable``, ``month``, ``q05``, ``median``,
+    ``q95``). Cumulative values are sums of monthly values, in the variables' units."""
 
     variable: str
     loss: float
     horizon: int
     probability: float
+    probability_se: float
     probability_mc: float
     forecast: ConditionalForecast
     sequences: pd.DataFrame
     macro_paths: pd.DataFrame
+
+    @property
+    def n_samples(self) -> int:
+        """Baseline samples behind the probabilities (and conditional samples)."""
+        return self.forecast.n_samples
+
+    def to_frame(self) -> pd.DataFrame:
+        """Everything in one long table: columns ``quantity``, ``variable``, ``month``,
+        ``regimes``, ``value``.
+
+        ``quantity`` is ``loss``, ``horizon``, ``probability``, ``probability_se``,
+        ``probability_mc`` or ``samples`` (one row each, ``variable`` the stressed
+        one); ``q05``, ``median`` or ``q95`` (per variable and month 1..H: the
+        cumulative path behind the loss); ``share`` (per regime sequence) and
+        ``sequence_median`` (per sequence and variable, month H). ``regimes`` spells
+        a sequence with spaces (``0 0 1``), so that spreadsheets and CSV readers keep
+        it as text (a leading 0 would be lost from ``001`` read as a number).
+        """
+        head = {
+            "loss": self.loss,
+            "horizon": self.horizon,
+            "probability": self.probability,
+            "probability_se": self.probability_se,
+            "probability_mc": self.probability_mc,
+            "samples": self.n_samples,
+        }
+        rows: list[dict[str, Any]] = [
+            {"quantity": q, "variable": self.variable, "value": v} for q, v in head.items()
+        ]
+        paths = self.macro_paths.melt(
+            id_vars=["variable", "month"], var_name="quantity", value_name="value"
+        )
+        names = list(self.forecast.names)
+        for _, r in self.sequences.iterrows():
+            seq = " ".join(r["regimes"])
+            rows.append({"quantity": "share", "regimes": seq, "value": r["share"]})
+            rows.extend(
+                {
+                    "quantity": "sequence_median",
+                    "variable": v,
+                    "month": self.horizon,
+                    "regimes": seq,
+                    "value": r[v],
+                }
+                for v in names
+            )
+        out = pd.concat([pd.DataFrame(rows), paths], ignore_index=True)
+        out["month"] = out["month"].astype("Int64")
+        return out[["quantity", "variable", "month", "regimes", "value"]]
 
 
 # --------------------------------------------------------------------------- validation
@@ -708,6 +768,21 @@ def path_moments(
     return mu.reshape(idx.shape[0], -1) @ row, np.sqrt((cm**2).sum(-1))
 
 
+def check_stress(loss: float, horizon: int, *, top: int = 1, n_samples: int = 1) -> None:
+    """Refuse a stress loss that is not a positive number, a horizon outside
+    1..``MAX_STRESS_HORIZON`` months, and fewer than one sequence or sample."""
+    if not (np.isfinite(loss) and loss > 0):
+        raise BadInputError(f"The stress loss must be a positive number; got {loss:g}.")
+    if not 1 <= horizon <= MAX_STRESS_HORIZON:
+        raise BadInputError(
+            f"The stress horizon must be 1..{MAX_STRESS_HORIZON} months; got {horizon}."
+        )
+    if top < 1:
+        raise BadInputError(f"The number of regime sequences must be at least 1; got {top}.")
+    if n_samples < 1:
+        raise BadInputError(f"The number of stress samples must be at least 1; got {n_samples}.")
+
+
 def reverse_stress(
     draws: VARDraws,
     loss: float,
@@ -715,18 +790,17 @@ def reverse_stress(
     *,
     variable: str = "rel_return",
     seed: int = 0,
-    top: int = 5,
+    top: int = STRESS_TOP,
 ) -> StressResult:
     """The macro paths and regimes behind ``variable`` summing to ``-loss`` by ``horizon``.
 
     ``loss`` is positive, in the variable's units (relative return: % points, the
-    sum of monthly % returns). Raises :class:`BadInputError` when no baseline
-    sample reaches the loss.
+    sum of monthly % returns). Raises :class:`BadInputError` for arguments
+    :func:`check_stress` refuses and when no baseline sample reaches the loss.
     """
     if variable not in draws.names:
         raise BadInputError(f"The model has no variable {variable!r} to stress.")
-    if not (np.isfinite(loss) and loss > 0):
-        raise BadInputError(f"The stress loss must be a positive number; got {loss:g}.")
+    check_stress(loss, horizon, top=top)
     base = conditional_forecast(draws, [], horizon, seed=seed)
     j = draws.names.index(variable)
     cum = base.cumulative[:, -1, j]
@@ -739,11 +813,16 @@ def reverse_stress(
     row = np.zeros(horizon * draws.n_vars)
     row[j :: draws.n_vars] = 1.0
     mu, sd = path_moments(draws, np.arange(base.n_samples), base.regimes, row)
-    prob = float(stats.norm.cdf((-loss - mu) / sd).mean())
+    tail = stats.norm.cdf((-loss - mu) / sd)
     cons = Constraint(variable, (horizon,), (-float(loss),))
     fc = conditional_forecast(draws, [cons], horizon, seed=seed)
-    seqs = pd.Series(["".join(map(str, r)) for r in fc.regimes]).value_counts(normalize=True)
-    sequences = seqs.head(top).rename("share").rename_axis("regimes").reset_index()
+    labels = pd.Series(["".join(map(str, r)) for r in fc.regimes])
+    seqs = labels.value_counts(normalize=True).head(top)
+    end = pd.DataFrame(fc.cumulative[:, -1, :], columns=list(draws.names))
+    medians = end.groupby(labels.to_numpy()).median().loc[seqs.index]
+    sequences = pd.concat(
+        [seqs.rename("share").rename_axis("regimes"), medians.rename_axis("regimes")], axis=1
+    ).reset_index()
     cumul = fc.cumulative
     recs = []
     for i, name in enumerate(draws.names):
@@ -762,7 +841,8 @@ def reverse_stress(
         variable=variable,
         loss=float(loss),
         horizon=horizon,
-        probability=prob,
+        probability=float(tail.mean()),
+        probability_se=float(tail.std(ddof=1) / np.sqrt(tail.size)) if tail.size > 1 else np.nan,
         probability_mc=float(hits.mean()),
         forecast=fc,
         sequences=sequences,
