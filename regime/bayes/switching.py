@@ -207,7 +207,7 @@ def prior_sensitivity_rows(
     """:func:`regime.bayes.sensitivity.prior_sensitivity` for this model's parameters."""
     import pymc as pm
 
-    from regime.bayes.sensitivity import prior_sensitivity
+    from regime.bayes.sensitivity import PRIOR_MODE, prior_sensitivity
 
     names = public_names(data, spec)
     post = stacked(idata, [*names, "log_sigma"])
@@ -224,7 +224,7 @@ def prior_sensitivity_rows(
     free |= leave_split(logits)
     if "b" in post:
         free["b_free"] = post["b"][:, off]
-    draws = pm.draw([model[n] for n in names], draws=2000, random_seed=random_seed)
+    draws = pm.draw([model[n] for n in names], draws=2000, random_seed=random_seed, mode=PRIOR_MODE)
     prior = {n: np.asarray(d) for n, d in zip(names, draws, strict=True)}
     # the logits' prior is set by a potential, which pm.draw does not see: draw it here
     pri = resolve_priors(spec.priors)["a"]
