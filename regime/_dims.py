@@ -14,6 +14,7 @@ SCENARIO = "scenario"
 EXOG = "exog"
 TVTP = "tvtp"
 QUANTILE = "quantile"
+VARIABLE = "variable"  # a VAR's variables; a scenario's macro variables (fedfunds, ...)
 
 # panel columns (units in the comment; "pp" = percentage points)
 FEDFUNDS = "fedfunds"  # effective fed funds rate, monthly average, %

@@ -12,6 +12,10 @@ VAR) answers:
 - ``layout()`` / ``from_layout(idata, doc)`` -- what :mod:`regime.bayes.io` stores
   beside the posterior and how the model is rebuilt from it (the save/load hooks).
 
+One hook is optional: ``describe_regimes()`` -- a table with one row per regime
+(the VAR describes its regimes in numbers); the report reads it through
+:func:`regime_description` and leaves the section out for a kind without one.
+
 The engine builds :class:`ScenarioInputs`, draws the posterior draw indices and the
 random generator (its ``model`` stream), calls ``simulate`` and adds the flow overlay;
 it never re-derives a model's transitions or emissions.
@@ -134,3 +138,10 @@ def period_index(labels: list[str]) -> pd.Index:
         return pd.PeriodIndex(labels, freq="M")
     except (ValueError, TypeError):
         return pd.Index(labels)
+
+
+def regime_description(model: Any) -> pd.DataFrame | None:
+    """The model's regime description (one row per regime, index ``regime``) from its
+    optional ``describe_regimes`` hook, or ``None`` for a kind that has none."""
+    describe = getattr(model, "describe_regimes", None)
+    return None if describe is None else describe()  # type: ignore[no-any-return]

@@ -72,7 +72,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-VARIABLE = "variable"  # dimension: the VAR's variables
+VARIABLE = D.VARIABLE  # dimension: the VAR's variables
 EQUATION = "equation"  # dimension: the equation of a coefficient (same labels as VARIABLE)
 LAG = "lag"  # dimension: lag 1..p
 

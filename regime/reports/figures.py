@@ -9,13 +9,37 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from regime import _dims as D
+from regime.scenarios.engine import DRAWN, GIVEN, HELD
+from regime.scenarios.paths import history_user_units
+from regime.scenarios.summary import QUANTILES as FAN_QUANTILES  # 90%, 50% bands, median
 
 HISTORY_MONTHS = 36
 COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
-FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)  # fan bands: 90% and 50% intervals, median
+# a scenario's macro variables (engine's ``variable`` coordinate) -> axis titles with units
+MACRO_TITLES = {
+    "fedfunds": "Fed funds rate, %",
+    "inflation": "CPI inflation, YoY %",
+    "dollar": "broad dollar index, level",
+}
+# how a macro path came about (engine's ``macro_source``) -> panel label and colour
+SOURCES = {
+    GIVEN: ("as given", COLORS[1]),
+    DRAWN: ("drawn", COLORS[0]),
+    HELD: ("held at last value", "grey"),
+}
+NEW_REGIME = -1  # observed regimes: a label never seen in training (a population draw)
+
+
+def regime_colors(n: int) -> list[Any]:
+    """``n`` regime colours: :data:`COLORS` first, a 20-colour map beyond six regimes."""
+    if n <= len(COLORS):
+        return list(COLORS[:n])
+    cmap = colormaps["tab20"]
+    return [cmap(i % 20) for i in range(n)]
 
 
 def to_base64(fig: Any) -> str:
@@ -59,6 +83,85 @@ def fan_charts(ds: xr.Dataset, panel: pd.DataFrame) -> Any:
     return fig
 
 
+def macro_fans(ds: xr.Dataset, panel: pd.DataFrame) -> Any:
+    """Each scenario's macro paths: one row per scenario, one column per variable.
+
+    The last 36 months of history (black) then the fan of ``ds["macro_fan"]`` (90%
+    and 50% bands, median) in the variable's level units (:data:`MACRO_TITLES`);
+    each panel says whether the path is as the scenario gives it, drawn (by the
+    model, or the baseline's bootstrap of history) or held at its last value.
+    Columns share their y axis, so scenarios compare down a column.
+    """
+    names = list(ds[D.SCENARIO].values)
+    variables = list(ds[D.VARIABLE].values)
+    fig = Figure(figsize=(12, 1.5 * len(names) + 0.8), layout="constrained")
+    axes = fig.subplots(len(names), len(variables), sharex=True, sharey="col", squeeze=False)
+    hist = history_user_units(panel).iloc[-HISTORY_MONTHS:]
+    x_hist = np.arange(-len(hist) + 1, 1)
+    months = np.arange(1, ds.sizes[D.MONTH] + 1)
+    for i, name in enumerate(names):
+        for j, var in enumerate(variables):
+            ax = axes[i, j]
+            q = ds["macro_fan"].sel({D.SCENARIO: name, D.VARIABLE: var}).values
+            label, color = SOURCES[
+                str(ds["macro_source"].sel({D.SCENARIO: name, D.VARIABLE: var}).values)
+            ]
+            ax.plot(x_hist, hist[var].to_numpy(), color="black", lw=1)
+            ax.fill_between(months, q[0], q[-1], color=color, alpha=0.2, lw=0)
+            ax.fill_between(months, q[1], q[-2], color=color, alpha=0.4, lw=0)
+            ax.plot(months, q[len(q) // 2], color=color, lw=1.8)
+            ax.axvline(0, color="grey", lw=0.5, ls=":")
+            ax.text(
+                0.02,
+                0.94,
+                label,
+                transform=ax.transAxes,
+                fontsize=8,
+                va="top",
+                color=color,
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1},
+            )
+            ax.tick_params(labelsize=7)
+            if i == 0:
+                ax.set_title(MACRO_TITLES.get(var, var), fontsize=10)
+        axes[i, 0].set_ylabel(str(name), fontsize=9)
+    fig.supxlabel("months from the last observed month (bands: 90% and 50% of samples)")
+    return fig
+
+
+def horizon_regimes(ds: xr.Dataset, names: list[Any]) -> Any:
+    """Share of samples in each regime per forecast month, one stacked panel per scenario.
+
+    ``names`` the model's regimes in code order (regime ``k`` is ``names[k]``); code
+    :data:`NEW_REGIME` (a label the observed-regime model never saw) is shown as
+    "new label" when it occurs.
+    """
+    scen = list(ds[D.SCENARIO].values)
+    codes = ds["regime"].values  # (scenario, sample, month)
+    keys = list(range(len(names))) + ([NEW_REGIME] if (codes == NEW_REGIME).any() else [])
+    labels = [f"regime {n}" for n in names] + (["new label"] if len(keys) > len(names) else [])
+    colors = regime_colors(len(names)) + ["lightgrey"] * (len(keys) - len(names))
+    ncol = 3
+    nrow = int(np.ceil(len(scen) / ncol))
+    fig = Figure(figsize=(12, 2.6 * nrow + 0.6), layout="constrained")
+    axes = fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)
+    months = np.arange(1, ds.sizes[D.MONTH] + 1)
+    for s, (ax, name) in enumerate(zip(axes.flat, scen, strict=False)):
+        share = np.stack([(codes[s] == k).mean(axis=0) for k in keys])  # (regimes, month)
+        ax.stackplot(months, share, labels=labels, colors=colors, alpha=0.85)
+        ax.set_ylim(0, 1)
+        ax.set_xlim(months[0], months[-1])
+        ax.set_title(str(name), fontsize=10)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(scen) :]:
+        ax.axis("off")
+    axes.flat[0].set_ylabel("share of samples")
+    handles, _ = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", fontsize=8, ncol=min(len(labels), 6))
+    fig.supxlabel("forecast month")
+    return fig
+
+
 def regime_history(probs: pd.DataFrame, panel: pd.DataFrame) -> Any:
     """Smoothed regime probabilities over the data span with the macro series beneath."""
     fig = Figure(figsize=(12, 6))
@@ -69,7 +172,7 @@ def regime_history(probs: pd.DataFrame, panel: pd.DataFrame) -> Any:
         x,
         probs.T.to_numpy(),
         labels=[f"regime {k}" for k in probs.columns],
-        colors=COLORS[: probs.shape[1]],
+        colors=regime_colors(probs.shape[1]),
         alpha=0.8,
     )
     ax0.set_ylabel("Pr[regime | all data]")

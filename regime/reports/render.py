@@ -15,6 +15,7 @@ import xarray as xr
 from regime import _dims as D
 from regime._io import atomic_write_text
 from regime.bayes.diagnostics import Diagnostics
+from regime.bayes.protocol import regime_description
 from regime.bayes.sensitivity import SENSITIVE_SHIFT
 from regime.config import stable_hash
 from regime.errors import BadInputError
@@ -53,9 +54,14 @@ def render_report(
     horizon = ds.sizes[D.MONTH]
     summ_post = model.summary()
     kind = meta.get("kind", "markov")
+    probs = _regime_probs(model)
+    described = regime_description(model)
     figs = {
         "fan": F.to_base64(F.fan_charts(ds, panel.frame)),
-        "regimes": F.to_base64(F.regime_history(_regime_probs(model), panel.frame)),
+        # scenario results saved before the macro fans were kept have none to show
+        "macro": F.to_base64(F.macro_fans(ds, panel.frame)) if "macro_fan" in ds else "",
+        "horizon_regimes": F.to_base64(F.horizon_regimes(ds, list(probs.columns))),
+        "regimes": F.to_base64(F.regime_history(probs, panel.frame)),
         "params": F.to_base64(
             F.forest(summ_post, ("const", "resid_sd"), "regime intercepts and residual sds")
             if kind == "var"
@@ -96,6 +102,7 @@ def render_report(
         "name": Path(str(model.folder)).name,
         "synthetic": bool(panel.meta.synthetic),
         "model_desc": _model_desc(kind, spec, model),
+        "model_kind": kind,
         "data_start": str(model.panel.frame.index[0]),
         "data_end": panel.meta.end,
         "nobs": _nobs(model),
@@ -109,7 +116,8 @@ def render_report(
         "gate_warnings": diag.warnings(),
         "sensitivity": info.get("prior_sensitivity") or [],
         "sensitive_shift": SENSITIVE_SHIFT,
-        "descriptions": ds.attrs.get("descriptions", ""),
+        "descriptions": _descriptions(ds),
+        "regime_table": _regime_table(described),
         "figures": figs,
         "posterior_cols": list(summ_post.columns),
         "posterior_rows": [(i, [f"{v:.3f}" for v in r]) for i, r in summ_post.iterrows()],
@@ -137,6 +145,8 @@ def render_report(
     }
     if comp:
         tables["comparison.csv"] = pd.DataFrame(comp)
+    if described is not None:
+        tables["regimes.csv"] = described
     for fname, frame in tables.items():
         buf = io.StringIO()
         frame.to_csv(buf)
@@ -150,6 +160,40 @@ def _regime_probs(model: Any) -> pd.DataFrame:
         return model.smoothed_probabilities  # type: ignore[no-any-return]
     data = model.data  # observed regimes: one-hot labels
     return pd.get_dummies(data["regime"]).astype(float)
+
+
+def _descriptions(ds: xr.Dataset) -> list[tuple[str, str]]:
+    """(scenario, description) pairs from the ``descriptions`` attribute ("name: text"
+    lines, one per scenario; a line that starts no scenario continues the one above)."""
+    names = [str(n) for n in ds[D.SCENARIO].values]
+    out: list[tuple[str, str]] = []
+    for line in str(ds.attrs.get("descriptions", "")).splitlines():
+        head, sep, text = line.partition(":")
+        if sep and head in names:
+            out.append((head, text.strip()))
+        elif out and line.strip():
+            name, prev = out[-1]
+            out[-1] = (name, f"{prev} {line.strip()}".strip())
+    return out
+
+
+def _regime_table(described: pd.DataFrame | None) -> dict[str, Any] | None:
+    """The regime description transposed for the page: one row per quantity, one
+    column per regime; numbers to three significant digits, text as it is."""
+    if described is None or described.empty:
+        return None
+    rows = []
+    for quantity in described.columns:
+        cells = []
+        for v in described[quantity]:
+            if isinstance(v, (int, np.integer)):
+                cells.append(str(v))
+            elif isinstance(v, (float, np.floating)):
+                cells.append("-" if np.isnan(v) else f"{v:.3g}")
+            else:
+                cells.append(str(v) or "-")
+        rows.append((str(quantity), cells))
+    return {"regimes": [str(k) for k in described.index], "rows": rows}
 
 
 def _nobs(model: Any) -> int:

@@ -43,6 +43,7 @@ from regime.scenarios.paths import (
     soft_sd,
 )
 from regime.scenarios.spec import PATH_VARIABLES, ScenarioSpec
+from regime.scenarios.summary import QUANTILES
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ log = logging.getLogger(__name__)
 # Paths (soft paths, baseline bootstrap) draw a scenario-dependent amount of numbers,
 # so they get a stream of their own; the others draw a fixed amount per sample.
 STREAMS = ("paths", "draws", "model", "flows")
+
+# How a scenario's macro path came about (``macro_source``): set by the scenario (a
+# hard path, a soft one around its central path, or ``kind: hold``); drawn by the
+# model (the VAR's free variables) or by the baseline's history bootstrap; held at
+# its last value because the scenario does not name it and the model does not draw it.
+GIVEN, DRAWN, HELD = "given", "drawn", "held"
 
 
 def streams(seed: int) -> dict[str, np.random.Generator]:
@@ -76,8 +83,14 @@ def run(
     Variables: ``regime`` (int8), ``macro``, ``flow``, ``total`` (monthly %, small
     minus large), ``cumulative`` (compounded %), plus the macro paths
     (``fedfunds``, ``inflation``, ``dollar``: scenario x month, sample mean; the
-    model's own draws when it forecasts them, as the VAR does for free variables)
-    and ``ess`` (scenario: the minimum SMC effective sample size of a model that
+    model's own draws when it forecasts them, as the VAR does for free variables),
+    their fans ``macro_fan`` (scenario x variable x quantile x month, quantiles
+    :data:`~regime.scenarios.summary.QUANTILES` over samples; fedfunds %, inflation
+    CPI YoY %, dollar broad index level), how each came about ``macro_source``
+    (scenario x variable: :data:`GIVEN` by the scenario, :data:`DRAWN` by the model
+    or the baseline's bootstrap, :data:`HELD` at the last value) and ``macro_named``
+    (scenario x variable, bool: the scenario names it; a named hard path has a
+    fan of zero width), and ``ess`` (scenario: the minimum SMC effective sample size of a model that
     conditions by sequential Monte Carlo, NaN otherwise; a low value is a
     plausibility warning). The attribute ``baseline`` names the scenario with
     ``baseline: true`` ("" when there is none; more than one is refused). Samples
@@ -116,7 +129,9 @@ def run(
             "The model has constant transition probabilities: macro paths "
             "change only the plausibility score, not the regime dynamics."
         )
-    out: dict[str, list[Any]] = {k: [] for k in ("regime", "macro", "flow", "ess", *PATH_VARIABLES)}
+    out: dict[str, list[Any]] = {
+        k: [] for k in ("regime", "macro", "flow", "ess", "fan", "source", *PATH_VARIABLES)
+    }
     months_ref: pd.PeriodIndex | None = None
     for spec in scenarios:
         # common random numbers: every scenario replays the same streams (see STREAMS)
@@ -131,8 +146,17 @@ def run(
         out["flow"].append(flow)
         out["ess"].append(sim.ess)
         drawn = sim.levels or {}
+        named = _named(spec)
+        levels = {v: drawn.get(v, getattr(paths, v)) for v in PATH_VARIABLES}  # (1 or n, H)
         for v in PATH_VARIABLES:
-            out[v].append(drawn.get(v, getattr(paths, v)).mean(axis=0))
+            out[v].append(levels[v].mean(axis=0))
+        out["fan"].append([np.quantile(levels[v], QUANTILES, axis=0) for v in PATH_VARIABLES])
+        out["source"].append(
+            [
+                GIVEN if v in named else DRAWN if v in drawn or spec.baseline else HELD
+                for v in PATH_VARIABLES
+            ]
+        )
         months_ref = paths.months if months_ref is None else months_ref
     assert months_ref is not None
     macro = np.stack(out["macro"])
@@ -144,7 +168,10 @@ def run(
         D.SCENARIO: [s.name for s in scenarios],
         D.SAMPLE: np.arange(n),
         D.MONTH: [str(m) for m in months_ref],
+        D.VARIABLE: list(PATH_VARIABLES),
+        D.QUANTILE: list(QUANTILES),
     }
+    source = np.asarray(out["source"], dtype=str)
     ds = xr.Dataset(
         {
             "regime": (dims, np.stack(out["regime"])),
@@ -155,6 +182,9 @@ def run(
             "fedfunds": ((D.SCENARIO, D.MONTH), np.stack(out["fedfunds"])),
             "inflation": ((D.SCENARIO, D.MONTH), np.stack(out["inflation"])),
             "dollar": ((D.SCENARIO, D.MONTH), np.stack(out["dollar"])),
+            "macro_fan": ((D.SCENARIO, D.VARIABLE, D.QUANTILE, D.MONTH), np.asarray(out["fan"])),
+            "macro_source": ((D.SCENARIO, D.VARIABLE), source),
+            "macro_named": ((D.SCENARIO, D.VARIABLE), source == GIVEN),
             "ess": ((D.SCENARIO,), np.asarray(out["ess"], dtype=float)),
         },
         coords=coords,
@@ -185,9 +215,7 @@ def _inputs(
     """
     named: dict[str, NamedPath] = {}
     hist = history_user_units(pan.frame)
-    for v in () if spec.baseline else PATH_VARIABLES:
-        if v not in spec.paths.model_fields_set:
-            continue  # not named: free for a model that draws it
+    for v in _named(spec):  # the others are free for a model that draws them
         p = getattr(spec.paths, v)
         level = central_path(v, p, float(hist[v].iloc[-1]), hist[v], spec.horizon)
         sd = soft_sd(p.sd, spec.horizon) if p.sd > 0 else None
@@ -202,6 +230,13 @@ def _inputs(
         start=None if spec.start == "latest" else pd.Period(spec.start, freq="M"),
         feature_spec=features,
     )
+
+
+def _named(spec: ScenarioSpec) -> tuple[str, ...]:
+    """The macro variables the scenario file sets explicitly (the baseline names none)."""
+    if spec.baseline:
+        return ()
+    return tuple(v for v in PATH_VARIABLES if v in spec.paths.model_fields_set)
 
 
 def _panel_at(panel: Panel, spec: ScenarioSpec) -> Panel:

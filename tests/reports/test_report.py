@@ -16,7 +16,15 @@ from regime.cli import main
 from regime.config import Config, ModelSpec, ReportSpec
 from regime.pipeline import make_report, run_all
 
-FIGURES = ("fig-fan", "fig-regimes", "fig-params", "fig-tvtp", "fig-flows")
+FIGURES = (
+    "fig-fan",
+    "fig-macro",
+    "fig-horizon-regimes",
+    "fig-regimes",
+    "fig-params",
+    "fig-tvtp",
+    "fig-flows",
+)
 
 
 class _Collector(HTMLParser):
@@ -105,6 +113,89 @@ def test_report_without_baseline_says_so(demo_report: tuple[Config, Path], tmp_p
     assert "P(beats baseline)" not in html
     csv = pd.read_csv(tmp_path / "summary.csv", index_col=0)
     assert csv["p_beats_baseline_12m"].isna().all() and not csv["baseline"].any()
+
+
+def test_report_shows_the_macro_side_of_each_scenario(demo_report: tuple[Config, Path]) -> None:
+    """Macro fans, regimes over the horizon and the scenario list; the Markov model has
+    no regime description table, so that section (and its CSV) is left out."""
+    _cfg, path = demo_report
+    html = path.read_text()
+    parser = _Collector()
+    parser.feed(html)
+    for section in ("macro", "horizon-regimes", "descriptions", "descriptions-list"):
+        assert section in parser.ids, section
+    ds = xr.load_dataset(path.parent / "scenarios" / "scenarios.nc", engine="h5netcdf")
+    assert ds["macro_fan"].dims == ("scenario", "variable", "quantile", "month")
+    listed = html.split('id="descriptions-list"', 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r"<li><b>([^<]+)</b>", listed) == [str(n) for n in ds.scenario.values]
+    assert "Fed cuts 75 bp over 6 months" in listed
+    assert 'id="regime-description"' not in html and 'id="regime-table"' not in html
+    assert not (path.parent / "regimes.csv").exists()
+
+
+def test_report_escapes_scenario_descriptions(
+    demo_report: tuple[Config, Path], tmp_path: Path
+) -> None:
+    from regime.bayes.io import load_model
+    from regime.pipeline import model_folder
+    from regime.reports.render import load_scenarios, render_report
+
+    cfg, path = demo_report
+    ds = load_scenarios(path.parent / "scenarios")
+    first, second = (str(n) for n in ds.scenario.values[:2])
+    ds.attrs["descriptions"] = (
+        f"{first}: <script>alert('x')</script> & <b>bold</b>\n{second}: two\nlines"
+    )
+    html = render_report(load_model(model_folder(cfg, "t")), ds, tmp_path).read_text()
+    assert "<script" not in html and "<b>bold</b>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert f"<li><b>{second}</b>: two lines</li>" in html  # a continued line stays its own
+
+
+def test_report_of_scenarios_saved_without_macro_fans(
+    demo_report: tuple[Config, Path], tmp_path: Path
+) -> None:
+    from regime.bayes.io import load_model
+    from regime.pipeline import model_folder
+    from regime.reports.render import load_scenarios, render_report
+
+    cfg, path = demo_report
+    ds = load_scenarios(path.parent / "scenarios")
+    old = ds.drop_vars(["macro_fan", "macro_source", "macro_named"])
+    html = render_report(load_model(model_folder(cfg, "t")), old, tmp_path).read_text()
+    assert 'id="fig-macro"' not in html and "saved without their macro fans" in html
+    assert 'id="fig-horizon-regimes"' in html
+
+
+def test_var_report_describes_its_regimes(tmp_path: Path) -> None:
+    """The VAR's regime description is a table (one column per regime) and regimes.csv."""
+    from regime.bayes.io import load_model, save_model
+    from regime.data.sample import simulate_sample
+    from regime.features.panel import build_panel
+    from regime.reports.render import render_report
+    from regime.scenarios import run
+    from regime.scenarios.spec import builtin_scenarios
+    from tests.scenarios.test_protocol import known_var
+
+    cfg = Config()
+    panel = build_panel(simulate_sample(seed=11)[0], cfg.features, cfg.data)
+    model = load_model(save_model(known_var(panel), tmp_path / "models" / "v", panel=panel))
+    ds = run(model, builtin_scenarios(), n_samples=100, seed=1)
+    html = render_report(model, ds, tmp_path / "r").read_text()
+    parser = _Collector()
+    parser.feed(html)
+    for fig in ("fig-macro", "fig-horizon-regimes"):
+        assert parser.ids[fig]["src"].startswith("data:image/png;base64,")  # type: ignore[union-attr]
+    desc = model.describe_regimes()
+    csv = pd.read_csv(tmp_path / "r" / "regimes.csv", index_col=0)
+    assert list(csv.columns) == list(desc.columns) and len(csv) == model.k_regimes == 2
+    table = html.split('id="regime-table"', 1)[1].split("</table>", 1)[0]
+    assert "<th>regime 0</th><th>regime 1</th>" in table
+    for q in ("mean_rel_return", "sd_rel_return", "expected_duration_months", "share"):
+        cells = "".join(f"<td>{v:.3g}</td>" for v in desc[q])
+        assert f'<td class="l">{q}</td>{cells}</tr>' in table, q
+    assert f"<td>{desc.loc[0, 'months_dominated']}</td>" in table
+    assert "model draws it given the named variables" in html
 
 
 def test_report_rebuilds_in_a_fresh_process(

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from regime import _dims as D
 from regime.bayes.markov import MarkovSpec, prepare_data
 from regime.bayes.switching import MarkovSwitchingResults
 from regime.config import Config, validate
@@ -17,8 +18,9 @@ from regime.data.sample import simulate_sample
 from regime.errors import BadInputError
 from regime.features.panel import Panel, build_panel
 from regime.scenarios import ScenarioSpec, run
-from regime.scenarios.spec import builtin_scenarios
-from regime.scenarios.summary import fan, horizon_table, plausibility
+from regime.scenarios.engine import DRAWN, GIVEN, HELD
+from regime.scenarios.spec import PATH_VARIABLES, builtin_scenarios
+from regime.scenarios.summary import QUANTILES, fan, horizon_table, plausibility
 
 N_SE = 4.0  # Monte Carlo tolerance in standard errors
 
@@ -127,6 +129,40 @@ def test_summary_tables(panel: Panel) -> None:
     pl = plausibility(ds, panel.frame)
     assert pl["plausibility_pct"].between(0, 100).all()
     assert (pl["analogs"].str.count(";") == 2).all()
+
+
+def test_macro_fans_show_given_drawn_and_held_paths(panel: Panel) -> None:
+    """A model that draws no macro variable: named paths as given (hard: no spread),
+    the baseline's bootstrap drawn, the rest held at the last value."""
+    specs = [
+        ScenarioSpec(name="base", baseline=True),
+        ScenarioSpec(name="cut", paths={"fedfunds": {"kind": "linear", "change": -1.0}}),
+        ScenarioSpec(name="soft", paths={"dollar": {"kind": "linear", "change": 5, "sd": 3}}),
+    ]
+    ds = run(calm_stress(panel), specs, n_samples=400, seed=1)
+    fans = ds["macro_fan"]
+    assert fans.dims == (D.SCENARIO, D.VARIABLE, D.QUANTILE, D.MONTH)
+    assert list(fans[D.VARIABLE].values) == list(PATH_VARIABLES)
+    assert list(fans[D.QUANTILE].values) == list(QUANTILES)
+    assert (fans.diff(D.QUANTILE) >= 0).all()  # q05 <= q25 <= q50 <= q75 <= q95
+    # a named hard path has zero spread and is the path the scenario gives
+    last = float(panel.frame[D.FEDFUNDS].iloc[-1])
+    given = last - 1.0 * np.arange(1, 13) / 12  # linear over the whole horizon
+    cut = fans.sel(scenario="cut", variable="fedfunds").values
+    np.testing.assert_allclose(cut, np.broadcast_to(given, cut.shape), atol=1e-12)
+    np.testing.assert_allclose(ds["fedfunds"].sel(scenario="cut"), given, atol=1e-12)
+    # a soft path spreads around its central path; the bootstrap spreads; holds do not
+    width = fans.sel(quantile=QUANTILES[-1]) - fans.sel(quantile=QUANTILES[0])
+    last_month = width.isel(month=-1)
+    assert (last_month.sel(scenario="base") > 0).all()
+    assert float(last_month.sel(scenario="soft", variable="dollar")) > 0
+    assert float(np.abs(width.sel(scenario="soft", variable="fedfunds")).max()) == 0.0
+    source = ds["macro_source"].to_pandas()
+    assert source.loc["base"].tolist() == [DRAWN] * 3
+    assert source.loc["cut"].tolist() == [GIVEN, HELD, HELD]
+    assert source.loc["soft"].tolist() == [HELD, HELD, GIVEN]
+    assert (ds["macro_named"] == (ds["macro_source"] == GIVEN)).all()
+    assert ds["macro_named"].dims == (D.SCENARIO, D.VARIABLE)
 
 
 @pytest.mark.parametrize(

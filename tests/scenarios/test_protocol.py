@@ -167,6 +167,38 @@ def test_var_hard_fed_path_moves_regimes_and_leaves_free_variables_free(
     np.testing.assert_allclose(sim.levels["dollar"], float(panel.frame[D.USD].iloc[-1]))
 
 
+def test_var_macro_fans_named_as_given_free_as_drawn(panel: Panel) -> None:
+    """The VAR's fans: a named hard path is the scenario's, without spread; the free
+    variables are the model's draws and spread; the baseline draws all three."""
+    from regime.scenarios.engine import DRAWN, GIVEN
+    from regime.scenarios.summary import QUANTILES
+
+    res = known_var(panel)
+    cut = ScenarioSpec(
+        name="cut", paths={"fedfunds": {"kind": "linear", "change": -150, "units": "bp"}}
+    )
+    ds = run(res, [ScenarioSpec(name="base", baseline=True), cut], n_samples=300, seed=3)
+    fans = ds["macro_fan"]
+    assert (fans.diff(D.QUANTILE) >= 0).all()
+    last = float(panel.frame[D.FEDFUNDS].iloc[-1])
+    given = last - 1.5 * np.arange(1, 13) / 12
+    fed = fans.sel(scenario="cut", variable="fedfunds").values
+    np.testing.assert_allclose(fed, np.broadcast_to(given, fed.shape), atol=1e-9)
+    width = (fans.sel(quantile=QUANTILES[-1]) - fans.sel(quantile=QUANTILES[0])).isel(month=-1)
+    assert float(width.sel(scenario="cut", variable="inflation")) > 0.1  # pp
+    assert float(width.sel(scenario="cut", variable="dollar")) > 1.0  # index points
+    assert (width.sel(scenario="base") > 0).all()
+    source = ds["macro_source"].to_pandas()
+    assert source.loc["cut"].tolist() == [GIVEN, DRAWN, DRAWN]
+    assert source.loc["base"].tolist() == [DRAWN] * 3
+    # the mean paths kept beside the fans lie inside them
+    for v in ("fedfunds", "inflation", "dollar"):
+        mean = ds[v].sel(scenario="cut")
+        band = fans.sel(scenario="cut", variable=v)
+        assert (mean >= band.sel(quantile=QUANTILES[0]) - 1e-9).all()
+        assert (mean <= band.sel(quantile=QUANTILES[-1]) + 1e-9).all()
+
+
 def test_var_soft_path_is_near_but_not_on_the_path(panel: Panel) -> None:
     res = known_var(panel)
     soft = ScenarioSpec(
