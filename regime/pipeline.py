@@ -194,19 +194,23 @@ def check_holdout(cfg: Config, panel: Panel, *, compare: bool) -> None:
 
 
 def check_scenario_features(cfg: Config) -> None:
-    """A VAR's transition features must be derived from the macro series (checked before
-    the fit): its scenarios set them from the macro paths."""
+    """A regime model's transition features and regressors must be derived from the macro
+    series (checked before the fit): its scenarios set them from the macro paths."""
     from regime.scenarios.paths import derivable_features
 
-    if cfg.model.kind != "var":
+    if cfg.model.kind not in ("markov", "var"):
         return
     allowed = derivable_features()
-    for f in cfg.model.tvtp_features:
-        if f not in allowed:
-            raise BadInputError(
-                f"model.tvtp_features {f!r} is not derived from the macro series, so a "
-                f"scenario cannot set it; use features from {', '.join(sorted(allowed))}."
-            )
+    for key, names in (
+        ("model.tvtp_features", cfg.model.tvtp_features),
+        ("model.exog", cfg.model.exog),
+    ):
+        for f in names:
+            if f not in allowed:
+                raise BadInputError(
+                    f"{key} {f!r} is not derived from the macro series, so a scenario "
+                    f"cannot set it; use features from {', '.join(sorted(allowed))}."
+                )
 
 
 def fit_and_save(

@@ -55,6 +55,12 @@ def model_inputs(panel: Panel, spec: ModelSpec, seed: int = 0) -> ModelInputs:
                     "check the input series of that month."
                 )
     frame = frame.assign(**{D.RECON: panel.frame.loc[frame.index, D.RECON]})
+    exog = None
+    if spec.exog:
+        # month t's return is explained by the features of month t-1, known at its end: a
+        # scenario sets them from its macro paths the same way (no look-ahead either side)
+        exog = frame[list(spec.exog)].shift(1).iloc[1:]
+        frame = frame.iloc[1:]
     endog = frame[D.REL_RETURN].rename(D.REL_RETURN)
     labels, classifier = None, None
     if spec.kind == "observed":
@@ -69,7 +75,7 @@ def model_inputs(panel: Panel, spec: ModelSpec, seed: int = 0) -> ModelInputs:
     return ModelInputs(
         frame=frame,
         endog=endog,
-        exog=frame[list(spec.exog)] if spec.exog else None,
+        exog=exog,
         exog_tvtp=frame[list(spec.tvtp_features)] if spec.tvtp_features else None,
         recon=frame[D.RECON],
         labels=labels,

@@ -552,13 +552,14 @@ class MarkovSwitchingResults:
 
     @property
     def scenario_features(self) -> tuple[str, ...]:
-        """The TVTP features, which a scenario's macro paths drive."""
-        return tuple(self.data.tvtp_names)
+        """The TVTP features and the exog regressors, which a scenario's macro paths drive."""
+        return tuple(dict.fromkeys((*self.data.tvtp_names, *self.data.exog_names)))
 
     @property
     def uses_macro_paths(self) -> bool:
-        """Only TVTP moves with the macro paths (constant transitions ignore them)."""
-        return self.has_tvtp
+        """TVTP and exog regressors move with the macro paths; a model with neither
+        (constant transitions, intercepts only) ignores them."""
+        return self.has_tvtp or bool(self.data.exog.shape[1])
 
     def simulate(
         self, inputs: ScenarioInputs, draws: np.ndarray, rng: np.random.Generator
@@ -571,16 +572,15 @@ class MarkovSwitchingResults:
         (z_{h-1} drives the move into month h; constant matrices without TVTP) and
         draws the regime's emission. ``rng`` draws H + 1 uniforms, then H shocks, per
         sample, so samples stay paired across scenarios.
+
+        Exog regressors are features of the previous month, as the pipeline fits them
+        (:func:`regime.bayes.api.model_inputs`): month h's mean uses the scenario's
+        features of month h-1 (month 1: the last observed month).
         """
         data, spec = self.data, self.spec
-        if data.exog.shape[1]:
-            raise BadInputError(
-                "Scenarios need a model without exog regressors (their future "
-                "values are not part of a scenario); refit without model.exog."
-            )
         names = [
             n
-            for n in ("mu", "sigma", "p", "a", "b", "nu", "filtered_last")
+            for n in ("mu", "sigma", "beta", "p", "a", "b", "nu", "filtered_last")
             if n in self.idata.posterior
         ]
         post = {k: v[draws] for k, v in stacked(self.idata, names).items()}
@@ -621,8 +621,35 @@ class MarkovSwitchingResults:
         sigma = (
             post["sigma"] if post["sigma"].ndim == 2 else np.repeat(post["sigma"][:, None], k, 1)
         )
-        returns = post["mu"][rows, regimes] + sigma[rows, regimes] * eps
+        mean = post["mu"][rows, regimes]
+        if data.exog.shape[1]:
+            mean = mean + self._exog_effect(inputs, post["beta"], regimes)
+        returns = mean + sigma[rows, regimes] * eps
         return Simulation(regimes, returns)
+
+    def _exog_effect(
+        self, inputs: ScenarioInputs, beta: np.ndarray, regimes: np.ndarray
+    ) -> np.ndarray:
+        """(n, H) x_{h-1}' beta (of the sample's regime when the exog effects switch)."""
+        names = list(self.data.exog_names)
+        missing = [c for c in names if c not in inputs.feature_names]
+        if missing:
+            raise BadInputError(
+                f"The scenario does not set the model's exog regressor {missing[0]!r}; "
+                "only features derived from the macro paths can be regressors."
+            )
+        cols = [inputs.feature_names.index(c) for c in names]
+        x_now = inputs.history.iloc[-1][names].to_numpy(float)
+        feats = inputs.features[:, :, cols]
+        x = np.concatenate(
+            [np.broadcast_to(x_now, (feats.shape[0], 1, len(names))), feats[:, :-1, :]], axis=1
+        )  # (1 or n, H, n_x): x_{h-1} for month h
+        n = regimes.shape[0]
+        x = np.broadcast_to(x, (n, *x.shape[1:]))
+        if self.spec.switching_exog:  # beta (n, k, n_x)
+            b = beta[np.arange(n)[:, None], regimes]  # (n, H, n_x)
+            return np.asarray(np.einsum("shx,shx->sh", x, b))
+        return np.asarray(np.einsum("shx,sx->sh", x, beta))
 
     def layout(self) -> tuple[dict[str, Any], dict[str, Any], str]:
         """(spec, layout, data fingerprint) stored in ``model.json`` (save hook)."""

@@ -483,3 +483,77 @@ def test_observed_regimes_share_shocks_when_a_label_is_new() -> None:
     mixed = macro([easing] * 3 + [holding] * 3)
     np.testing.assert_array_equal(mixed[:, :3], seen[:, :3])
     assert not np.allclose(mixed[:, 3:], seen[:, 3:])
+
+
+# --------------------------------------------------------------------------- macro regressors
+
+
+def fed_regressor(panel: Panel, beta: float, n: int = 400) -> MarkovSwitchingResults:
+    """Constant transitions and a shared effect ``beta`` of last month's 6-month Fed change."""
+    from regime.bayes.api import model_inputs
+    from regime.bayes.markov import prepare_data as prep
+    from regime.config import ModelSpec
+
+    spec = ModelSpec(k_regimes=2, tvtp_features=(), exog=("fedfunds_chg6",), recon_effect="none")
+    inputs = model_inputs(panel, spec)
+    post = {
+        "mu": np.broadcast_to([0.5, -1.0], (1, n, 2)).copy(),
+        "sigma": np.broadcast_to([2.0, 4.0], (1, n, 2)).copy(),
+        "beta": np.full((1, n, 1), beta),
+        "p": np.broadcast_to([[0.9, 0.1], [0.3, 0.7]], (1, n, 2, 2)).copy(),
+        "filtered_last": np.tile([0.8, 0.2], (1, n, 1)),
+    }
+    res = MarkovSwitchingResults(
+        az.from_dict(posterior=post),
+        prep(inputs.endog, inputs.exog),
+        MarkovSpec(k_regimes=2, switching_variance=True, switching_exog=False),
+    )
+    res.panel = panel
+    return res
+
+
+def test_markov_regressors_are_last_months_features_in_fit_and_scenario(panel: Panel) -> None:
+    """Fit: the regressor of month t is the feature of month t-1. Scenario: on paired samples
+    (same regimes and shocks), a Fed path moves month h's return by exactly
+    beta * (change of fedfunds_chg6 at h-1), and month 1 not at all."""
+    from regime.bayes.api import model_inputs
+    from regime.config import ModelSpec
+
+    inputs = model_inputs(panel, ModelSpec(tvtp_features=(), exog=("fedfunds_chg6",)))
+    feat = panel.frame["fedfunds_chg6"]
+    months = inputs.exog.index
+    np.testing.assert_array_equal(
+        inputs.exog["fedfunds_chg6"].to_numpy(), feat.shift(1).loc[months].to_numpy()
+    )
+    assert len(inputs.endog) == len(inputs.exog)
+
+    beta, horizon = -0.8, 12
+    res = fed_regressor(panel, beta)
+    assert res.uses_macro_paths and res.scenario_features == ("fedfunds_chg6",)
+    hold = ScenarioSpec(name="hold", horizon=horizon, paths={"fedfunds": {"kind": "hold"}})
+    hike = ScenarioSpec(
+        name="hike",
+        horizon=horizon,
+        paths={"fedfunds": {"kind": "linear", "change": 3.0, "months": 6}},
+    )
+    ds = run(res, [hold, hike], n_samples=400, seed=3)
+    np.testing.assert_array_equal(ds["regime"][0], ds["regime"][1])  # paired regimes
+    ff = panel.frame["fedfunds"].to_numpy()
+    chg6 = {}
+    for name in ("hold", "hike"):
+        level = np.concatenate([ff, ds["fedfunds"].sel(scenario=name).to_numpy()])
+        chg6[name] = (level[6:] - level[:-6])[-horizon - 1 : -1]  # months 0..H-1
+    want = beta * (chg6["hike"] - chg6["hold"])
+    assert want[0] == 0.0 and abs(want).max() > 1.0
+    got = (ds["macro"][1] - ds["macro"][0]).to_numpy()  # (sample, month), float32
+    np.testing.assert_allclose(got, np.broadcast_to(want, got.shape), atol=1e-4)
+
+
+def test_markov_regressor_not_derived_from_macro_is_refused() -> None:
+    from regime.config import ModelSpec
+    from regime.pipeline import check_scenario_features
+
+    cfg = Config(model=ModelSpec(exog=("recon",)))
+    with pytest.raises(BadInputError, match="model.exog 'recon' is not derived from the macro"):
+        check_scenario_features(cfg)
+    check_scenario_features(Config(model=ModelSpec(exog=("fedfunds_chg6",))))
