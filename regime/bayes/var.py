@@ -29,7 +29,7 @@ import json
 import logging
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -734,6 +734,38 @@ class MarkovSwitchingVARResults:
                     del self.idata[name]
                 self.idata.add_groups({name: ds})
         _ = n
+
+    def filtered_forward(
+        self, endog: pd.DataFrame, exog_tvtp: pd.DataFrame | None = None, random_seed: int = 0
+    ) -> MarkovSwitchingVARResults:
+        """The same posterior, its regime filter run over ``endog``: the fit's months and
+        the ones observed since (the backtest's step between refits).
+
+        The parameters and the fit's standardization are kept; the regime draws
+        (``regime_path``, ``filtered_last``), the smoothed probabilities and the
+        forecast history are recomputed on the longer data. ``endog`` and ``exog_tvtp``
+        come from the same panel columns as the fit's.
+        """
+        import copy
+
+        import arviz as az
+
+        if tuple(str(c) for c in endog.columns) != self.data.names:
+            raise BadInputError(
+                f"filtered_forward needs the variables {list(self.data.names)}; "
+                f"got {list(endog.columns)}."
+            )
+        d = self.data
+        fresh = prepare_var_data(
+            endog, d.p, exog_tvtp, tvtp_standardization=(d.tvtp_mean, d.tvtp_sd)
+        )
+        data = replace(fresh, mean=d.mean, sd=d.sd, ar1_sd=d.ar1_sd)
+        idata = az.InferenceData(**{g: self.idata[g] for g in self.idata.groups()})
+        idata.posterior = self.idata.posterior.copy()
+        new = copy.copy(self)
+        new.idata, new.data = idata, data
+        new.add_derived(random_seed)
+        return new
 
     # ------------------------------------------------------------------ summaries
 

@@ -297,3 +297,25 @@ def test_var_config_runs_the_whole_pipeline_on_the_synthetic_sample(tmp_path: Pa
     assert "regime-switching VAR(1)" in path.read_text()
     table = pd.read_csv(path.parent / "summary.csv", index_col=0)
     assert len(table) == 9 and table["median_12m"].notna().all()
+
+
+def test_var_filtered_forward_keeps_parameters_and_filters_the_new_months(panel: Panel) -> None:
+    """A fit on data to t-24, filtered forward to t, must be the same model as the same
+    parameters on the data to t: same parameters in units, same filtered regime
+    probabilities at t (the backtest's step between refits)."""
+    from regime.features.panel import Panel as P
+
+    short = P(panel.frame.iloc[:-24], panel.meta)
+    before = known_var(short)
+    full = known_var(panel)
+    after = before.filtered_forward(macro_block(panel.frame), random_seed=0)
+    assert after.data.nobs == before.data.nobs + 24 == full.data.nobs
+    for name in ("const", "coef", "chol"):
+        np.testing.assert_allclose(after._raw()[name], before._raw()[name], rtol=1e-12)
+    np.testing.assert_allclose(after.data.history, full.data.history)
+    np.testing.assert_allclose(
+        after.idata.posterior["filtered_last"], full.idata.posterior["filtered_last"], atol=1e-9
+    )
+    assert not np.allclose(  # the 24 new months moved the filter
+        before.idata.posterior["filtered_last"], after.idata.posterior["filtered_last"]
+    )
