@@ -760,8 +760,9 @@ class MarkovSwitchingVARResults:
             endog, d.p, exog_tvtp, tvtp_standardization=(d.tvtp_mean, d.tvtp_sd)
         )
         data = replace(fresh, mean=d.mean, sd=d.sd, ar1_sd=d.ar1_sd)
-        idata = az.InferenceData(**{g: self.idata[g] for g in self.idata.groups()})
-        idata.posterior = self.idata.posterior.copy()
+        groups = {g: self.idata[g] for g in self.idata.groups()}
+        groups["posterior"] = self.idata.posterior.copy()  # add_derived writes into it
+        idata = az.InferenceData(**groups)
         new = copy.copy(self)
         new.idata, new.data = idata, data
         new.add_derived(random_seed)
