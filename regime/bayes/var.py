@@ -41,6 +41,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 from pymc.distributions.transforms import ordered
+from scipy.special import logsumexp
 
 from regime import _dims as D
 from regime.bayes.diagnostics import Diagnostics, diagnose, summary_table
@@ -426,15 +427,18 @@ def raw_parameters(post: dict[str, np.ndarray], data: VARData, k: int) -> dict[s
     }
 
 
-def log_emission_numpy(raw: dict[str, np.ndarray], data: VARData) -> np.ndarray:
-    """(S, T, K) ``log p(x_t | S_t = k, x_<t)`` in the variables' units."""
-    y = data.endog
-    lags = data.lagged
+def conditional_mean(raw: dict[str, np.ndarray], data: VARData) -> np.ndarray:
+    """(S, T, K, n) ``E[x_t | S_t = k, x_<t]`` in the variables' units."""
     n, p = data.n_vars, data.p
     coef = raw["coef"]  # (S, K, p, n, n)
     a_flat = np.swapaxes(coef, -1, -2).reshape(coef.shape[0], coef.shape[1], n * p, n)
-    mean = raw["const"][:, None] + np.einsum("tm,skmi->stki", lags, a_flat)
-    resid = y[None, :, None, :] - mean  # (S, T, K, n)
+    return np.asarray(raw["const"][:, None] + np.einsum("tm,skmi->stki", data.lagged, a_flat))
+
+
+def log_emission_numpy(raw: dict[str, np.ndarray], data: VARData) -> np.ndarray:
+    """(S, T, K) ``log p(x_t | S_t = k, x_<t)`` in the variables' units."""
+    n = data.n_vars
+    resid = data.endog[None, :, None, :] - conditional_mean(raw, data)  # (S, T, K, n)
     chol = raw["chol"]  # (S, K, n, n)
     lt = np.broadcast_to(chol[:, None], (*resid.shape, n))
     u = np.linalg.solve(lt, resid[..., None])[..., 0]
@@ -545,10 +549,12 @@ class MarkovSwitchingVAR:
         n_starts: int = 8,
         progressbar: bool = True,
         target_accept: float = 0.9,
+        cores: int | None = None,
         progress: ProgressFn | None = None,
     ) -> MarkovSwitchingVARResults:
         """Posterior by NUTS from the best of ``n_starts`` MAP optimisations
-        (``progress``: see :mod:`regime.progress`)."""
+        (``progress``: see :mod:`regime.progress`; ``cores``: see
+        :func:`regime.bayes.fit.sample_posterior`)."""
         t0 = time.perf_counter()
         model = self.build_model()
         mode = multistart_map(model, n_starts=n_starts, random_seed=random_seed, progress=progress)
@@ -568,6 +574,7 @@ class MarkovSwitchingVAR:
             var_names=names,
             start_raveled=mode.raveled,
             target_accept=target_accept,
+            cores=cores,
             progress=progress,
         )
         t_sample = time.perf_counter()
@@ -767,6 +774,40 @@ class MarkovSwitchingVARResults:
         new.idata, new.data = idata, data
         new.add_derived(random_seed)
         return new
+
+    def predictive_logpdf(self, variable: str = D.REL_RETURN) -> np.ndarray:
+        """(S, T) ``log p(x_{t,j} | x_<t, theta_s)`` of one variable j for every draw s.
+
+        The one-step-ahead predictive density of that variable given the past of all
+        variables: the regimes are filtered on the whole vector up to t-1, and month t's
+        density of x_j is the mixture over the predicted regimes of its Normal marginal.
+        The VAR's counterpart of a univariate model's pointwise log-likelihood, so the
+        hold-out comparison scores both on the same months and the same variable.
+        """
+        if variable not in self.data.names:
+            raise BadInputError(f"The VAR has no variable {variable!r}.")
+        j = self.data.names.index(variable)
+        raw = self._raw()
+        logb = log_emission_numpy(raw, self.data)  # (S, T, K) of the whole vector
+        mean = conditional_mean(raw, self.data)[..., j]  # (S, T, K)
+        sd = np.sqrt(raw["cov"][..., j, j])[:, None, :]  # (S, 1, K)
+        z = (self.data.endog[None, :, j, None] - mean) / sd
+        log_j = -0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+        k = self.k_regimes
+        if k == 1:
+            return np.asarray(log_j[..., 0])
+        trans = self._transitions(_stacked(self.idata, ["p", "a", "b"]))  # (S, 1|T-1, K, K)
+        pred = filt = _ergodic_numpy(trans[:, 0])  # (S, K): Pr[S_0]
+        out = np.empty(logb.shape[:2])
+        for t in range(logb.shape[1]):
+            if t:
+                pred = np.einsum("sk,skj->sj", filt, trans[:, min(t - 1, trans.shape[1] - 1)])
+            with np.errstate(divide="ignore"):
+                log_pred = np.log(pred)
+            out[:, t] = logsumexp(log_pred + log_j[:, t], axis=1)
+            joint = log_pred + logb[:, t]
+            filt = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+        return out
 
     # ------------------------------------------------------------------ summaries
 

@@ -319,3 +319,39 @@ def test_var_filtered_forward_keeps_parameters_and_filters_the_new_months(panel:
     assert not np.allclose(  # the 24 new months moved the filter
         before.idata.posterior["filtered_last"], after.idata.posterior["filtered_last"]
     )
+
+
+def test_var_predictive_density_of_the_return_matches_a_filter_by_hand(panel: Panel) -> None:
+    """One-step predictive density of one variable: regimes filtered on the whole vector
+    (the NumPy Hamilton filter on SciPy's multivariate Normal densities), then the mixture
+    of that variable's Normal marginals, from the simulator's truth."""
+    from scipy import stats
+    from scipy.special import logsumexp
+
+    from regime.regimes.hamilton import hamilton_filter
+
+    res = known_var(panel)
+    names = res.data.names
+    keep = [var_sim.NAMES.index(c) for c in names]
+    tr = var_sim.truth(np.random.default_rng(0), jitter=0.0)
+    const, coef = tr.const[:, keep], tr.coef[0][np.ix_(keep, keep)]
+    cov = [(c @ c.T)[np.ix_(keep, keep)] for c in tr.chol]
+    x = res.data.x
+    y, mean = x[1:], const[:, None, :] + (x[:-1] @ coef.T)[None]  # (K, T, n)
+    logb = np.stack(
+        [
+            stats.multivariate_normal.logpdf(y - mean[k], np.zeros(len(names)), cov[k])
+            for k in (0, 1)
+        ],
+        axis=1,
+    )
+    j = names.index("rel_return")
+    marginal = np.stack(
+        [stats.norm.logpdf(y[:, j], mean[k][:, j], np.sqrt(cov[k][j, j])) for k in (0, 1)], axis=1
+    )
+    want = logsumexp(np.log(hamilton_filter(logb, tr.p).predicted) + marginal, axis=1)
+    got = res.predictive_logpdf("rel_return")
+    assert got.shape == (CHAINS * DRAWS, res.data.nobs)
+    np.testing.assert_allclose(got[0], want, atol=1e-8)
+    with pytest.raises(BadInputError, match="no variable 'smb'"):
+        res.predictive_logpdf("smb")
