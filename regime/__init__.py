@@ -20,8 +20,8 @@ _LAZY = {
     "MarkovSwitching": ("regime.bayes.switching", "MarkovSwitching"),
     "ObservedRegimes": ("regime.bayes.observed", "ObservedRegimes"),
     "hamilton_filter": ("regime.regimes.hamilton", "hamilton_filter"),
-    "load_model": ("regime.bayes.io", "load_model"),
-    "fit": ("regime.bayes.api", "fit_spec"),
+    "load_model": ("regime.models.io", "load_model"),
+    "fit": ("regime.models.api", "fit_spec"),
 }
 
 __all__ = ["Config", "__version__", "load_config", *_LAZY]

@@ -27,8 +27,6 @@ from rich.table import Table
 from regime import _dims as D
 from regime import pipeline
 from regime.config import Config, load_config
-from regime.data.cache import CacheCorruptError
-from regime.data.csvimport import read_file
 from regime.errors import BadInputError, ModelCheckError, RegimeError
 from regime.progress import RichSteps, progress_columns
 
@@ -153,7 +151,7 @@ def data_import(
     cache = pipeline.cache_for(cfg, cache_dir)
     if series_id and len(files) > 1:
         raise BadInputError("--series-id applies to one file; import the files one at a time.")
-    parsed = [s for f in files for s in read_file(f, series_id=series_id)]
+    parsed = pipeline.read_files(files, series_id)
     cache.check_writable()
     stored = pipeline.import_series(
         cache, parsed, replace=replace, prefer=prefer.value if prefer is not None else None
@@ -177,8 +175,8 @@ def data_show(config: ConfigOpt = None, cache_dir: CacheOpt = None) -> None:
     for i in ids:
         try:
             good.append(cache.get(i))
-        except (CacheCorruptError, BadInputError) as exc:  # one bad entry never hides the rest
-            bad.append(str(exc))
+        except (pipeline.CacheCorruptError, BadInputError) as exc:
+            bad.append(str(exc))  # one bad entry never hides the rest
     _show_table(good, title=f"cache {cache.directory}")
     for msg in bad:
         err_console.print(f"[yellow]warning:[/] {escape(msg)}", highlight=False, soft_wrap=True)
@@ -311,9 +309,7 @@ def fit(
 
 
 def _gate(diag: dict[str, Any], allow: bool) -> None:
-    from regime.bayes.diagnostics import Diagnostics
-
-    d = Diagnostics.from_dict(diag)
+    d = pipeline.diagnostics(diag)
     if not d.passed:
         msg = "Model failed its diagnostic gates: " + "; ".join(d.failures()) + "."
         if allow:
@@ -325,9 +321,7 @@ def _gate(diag: dict[str, Any], allow: bool) -> None:
 def _print_diagnostics(
     diag: dict[str, Any], summary: Any, sensitivity: list[dict[str, Any]] | None = None
 ) -> None:
-    from regime.bayes.diagnostics import Diagnostics
-
-    d = Diagnostics.from_dict(diag)
+    d = pipeline.diagnostics(diag)
     table = Table(title="diagnostics")
     for col in ("gate", "value", "threshold", "ok"):
         table.add_column(col)
@@ -354,11 +348,8 @@ def diagnose_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Print the diagnostics, posterior summary and model comparison of a fitted model."""
-    from regime.bayes.io import load_model
-
     cfg = _config(config)
-    folder = Path(name) if Path(name).is_dir() else cfg.report.models_dir / name
-    res = load_model(folder)
+    res = pipeline.load_fitted(cfg, name)
     meta = res.meta
     _print_diagnostics(
         meta["diagnostics"], res.summary(), (meta.get("info") or {}).get("prior_sensitivity")
@@ -382,8 +373,6 @@ def diagnose_cmd(
 
 
 def _print_sensitivity(rows: list[dict[str, Any]]) -> None:
-    from regime.bayes.sensitivity import SENSITIVE_SHIFT
-
     t = Table(title="prior vs posterior (shift: posterior sds the mean moves, prior x0.5 / x2)")
     for col in ("family", "prior sd", "post sd", "post/prior", "shift", "prior decides"):
         t.add_column(col, justify="left" if col == "family" else "right")
@@ -399,8 +388,10 @@ def _print_sensitivity(rows: list[dict[str, Any]]) -> None:
     console.print(t)
     if any(r["sensitive"] for r in rows):
         err_console.print(
-            f"[yellow]warning:[/] the prior moves the answer by more than {SENSITIVE_SHIFT} "
-            "posterior sd for: " + ", ".join(r["family"] for r in rows if r["sensitive"]) + "."
+            "[yellow]warning:[/] the prior moves the answer by more than "
+            f"{pipeline.SENSITIVE_SHIFT} posterior sd for: "
+            + ", ".join(r["family"] for r in rows if r["sensitive"])
+            + "."
         )
 
 
@@ -719,9 +710,7 @@ def _run(
             interrupted=_INTERRUPT,
             steps=RichSteps(prog),
         )
-    from regime.bayes.io import read_meta
-
-    meta = read_meta(pipeline.model_folder(cfg, name))
+    meta = pipeline.read_model_meta(cfg, name)
     _gate(meta["diagnostics"], allow)
     import pandas as pd
 

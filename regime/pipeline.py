@@ -13,9 +13,14 @@ import requests
 
 from regime import _dims as D
 from regime._io import atomic_write_bytes
+
+# the CLI reaches the layers below through this module only: names it needs are re-exported
+from regime.bayes.diagnostics import Diagnostics as Diagnostics
+from regime.bayes.sensitivity import SENSITIVE_SHIFT as SENSITIVE_SHIFT
 from regime.config import Config
 from regime.data.base import Prefer, SeriesData, merge_history
-from regime.data.cache import Cache, CacheCorruptError, default_cache_dir
+from regime.data.cache import Cache, default_cache_dir
+from regime.data.cache import CacheCorruptError as CacheCorruptError
 from regime.data.pull import pull
 from regime.data.sample import simulate_sample
 from regime.errors import BadInputError
@@ -179,8 +184,8 @@ def check_model_name(name: str) -> None:
 
 def check_holdout(cfg: Config, panel: Panel, *, compare: bool) -> None:
     """``model.holdout_years`` must leave enough months to train on (checked before the fit)."""
-    from regime.bayes.api import model_inputs
-    from regime.bayes.compare import MIN_TRAIN_MONTHS
+    from regime.models.api import model_inputs
+    from regime.models.compare import MIN_TRAIN_MONTHS
 
     years = cfg.model.holdout_years
     if not compare or years <= 0:
@@ -236,12 +241,12 @@ def fit_and_save(
     is asked before saving: a sampler that caught Ctrl-C returns partial draws, which
     must not replace a saved model.
     """
-    from regime.bayes.api import fit_spec
-    from regime.bayes.compare import candidates, holdout_comparison
     from regime.bayes.fit import MAP_STEP
-    from regime.bayes.io import save_model
     from regime.bayes.parallel import Background, Gate
     from regime.errors import RegimeError
+    from regime.models.api import fit_spec
+    from regime.models.compare import candidates, holdout_comparison
+    from regime.models.io import save_model
     from regime.progress import reporting
 
     check_model_name(name)
@@ -335,6 +340,32 @@ def model_folder(cfg: Config, name: str) -> Path:
     return folder
 
 
+def load_fitted(cfg: Config, name: str) -> Any:
+    """The saved model ``models/NAME`` (or the folder ``name``), with its metadata."""
+    from regime.models.io import load_model
+
+    return load_model(model_folder(cfg, name))
+
+
+def read_model_meta(cfg: Config, name: str) -> dict[str, Any]:
+    """``model.json`` of the saved model ``models/NAME`` (or the folder ``name``)."""
+    from regime.models.io import read_meta
+
+    return read_meta(model_folder(cfg, name))
+
+
+def read_files(files: list[Path], series_id: str | None = None) -> list[SeriesData]:
+    """Parse downloaded files (FRED CSV, FRED-MD, Ken French CSV/zip); nothing is stored."""
+    from regime.data.csvimport import read_file
+
+    return [s for f in files for s in read_file(f, series_id=series_id)]
+
+
+def diagnostics(diag: Mapping[str, Any]) -> Diagnostics:
+    """The convergence gates of a saved fit (``model.json``'s ``diagnostics``)."""
+    return Diagnostics.from_dict(dict(diag))
+
+
 def report_folder(cfg: Config, name: str) -> Path:
     """``reports/NAME`` for a model named or located by ``name``, never outside ``reports/``.
 
@@ -364,7 +395,7 @@ def run_scenarios(
     import warnings
 
     from regime._io import atomic_directory
-    from regime.bayes.io import load_model
+    from regime.models.io import load_model
     from regime.scenarios import builtin_scenarios, load_scenarios, run
     from regime.scenarios.summary import fan, summary
 
@@ -415,7 +446,7 @@ def run_stress(
     written only once the whole result exists, atomically.
     """
     from regime._io import atomic_write_text
-    from regime.bayes.io import load_model
+    from regime.models.io import load_model
 
     model = load_model(model_folder(cfg, name))
     if model.kind != "var":
@@ -432,7 +463,7 @@ def run_stress(
 def make_report(cfg: Config, name: str, *, seed: int = 0) -> Path:
     """reports/NAME/index.html from models/NAME and reports/NAME/scenarios (run if absent)."""
     from regime._io import recover_directory
-    from regime.bayes.io import load_model
+    from regime.models.io import load_model
     from regime.reports.render import load_scenarios, render_report
 
     model = load_model(model_folder(cfg, name))

@@ -153,3 +153,20 @@ def test_scenario_table_without_baseline(monkeypatch) -> None:  # type: ignore[n
     text = _scenario_text(monkeypatch, 120, SHORT_NAMES, baseline=False)
     assert "vs base" not in text and "P(beat)" not in text
     assert "no baseline to compare against" in text
+
+
+def test_cli_reaches_the_layers_below_only_through_the_pipeline() -> None:
+    """Data flows one way: the CLI imports the pipeline (and config, errors, progress,
+    dimension names, its backtest sub-commands), never data, features, models or bayes."""
+    import ast
+    import inspect
+
+    import regime.cli
+
+    tree = ast.parse(inspect.getsource(regime.cli))
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    } | {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    ours = {m for m in imported if m == "regime" or m.startswith("regime.")}
+    allowed = {"regime", "regime.config", "regime.errors", "regime.progress", "regime.backtest.cli"}
+    assert ours <= allowed, sorted(ours - allowed)

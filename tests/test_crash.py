@@ -153,7 +153,7 @@ def _import_crash(tmp_path: Path, kills_wanted: int) -> None:
 
 @pytest.mark.slow
 def test_killed_fit_and_scenario_leave_old_or_new_state(tmp_path: Path) -> None:
-    from regime.bayes.io import load_model
+    from regime.models.io import load_model
 
     fit = cli(
         "fit", "--synthetic", "--name", "m", "--draws", "50", "--tune", "50",

@@ -337,8 +337,8 @@ def test_cpi_fill_is_reported_once(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_tvtp_error_names_the_config_key() -> None:
     """Issue 10 item 11: a non-finite TVTP feature names model.tvtp_features and the month."""
-    from regime.bayes.api import model_inputs
     from regime.features.panel import Panel
+    from regime.models.api import model_inputs
     from regime.pipeline import panel_for, synthetic_series
 
     cfg = Config()

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from regime.bayes.io import save_model
 from regime.cli import main
 from regime.features.panel import Panel
+from regime.models.io import save_model
 from regime.regimes.conditional import MAX_STRESS_HORIZON, STRESS_SAMPLES
 from tests.scenarios.test_engine import calm_stress
 from tests.scenarios.test_protocol import known_var

@@ -12,7 +12,7 @@ Models (``--models``):
   :mod:`regime.backtest.baselines`, refitted at every origin (they are cheap;
   this can only favour them over the regime model);
 * ``model`` -- the configured regime model (``model.kind``), fitted with
-  :func:`regime.bayes.api.fit_spec` on the as-of panel at the first origin of
+  :func:`regime.models.api.fit_spec` on the as-of panel at the first origin of
   each block of ``refit_every`` months; at the later origins of the block its
   parameters are kept and, for a Markov model, the regime filter is run forward
   on the new months (:func:`regime.bayes.switching.regime_draws`) so the
@@ -279,9 +279,9 @@ def _filtered_forward(result: Any, panel: Panel, cfg: Config, seed: int) -> Any:
     """A shallow copy of a Markov fit whose ``filtered_last`` is Pr[S_t | y_1..y_t] at t."""
     import copy
 
-    from regime.bayes.api import model_inputs
     from regime.bayes.markov import prepare_data
     from regime.bayes.switching import regime_draws
+    from regime.models.api import model_inputs
 
     if not hasattr(result, "data"):
         return result  # observed regimes follow the features; nothing to filter
@@ -399,7 +399,7 @@ def _seed(seed: int, origin: pd.Period) -> int:
 
 
 def _fit(panel: Panel, cfg: Config, spec: BacktestSpec, origin: pd.Period) -> Any:
-    from regime.bayes.api import fit_spec
+    from regime.models.api import fit_spec
 
     return fit_spec(
         panel,

@@ -9,7 +9,7 @@ VAR) answers:
   own transforms);
 - ``uses_macro_paths`` -- whether a scenario's macro paths can move its outcome at all;
 - ``simulate(inputs, draws, rng)`` -- regimes and monthly relative returns per sample;
-- ``layout()`` / ``from_layout(idata, doc)`` -- what :mod:`regime.bayes.io` stores
+- ``layout()`` / ``from_layout(idata, doc)`` -- what :mod:`regime.models.io` stores
   beside the posterior and how the model is rebuilt from it (the save/load hooks).
 
 One hook is optional: ``describe_regimes()`` -- a table with one row per regime
@@ -88,7 +88,7 @@ class Simulation:
 
 @runtime_checkable
 class ScenarioModel(Protocol):
-    """A fitted model the scenario engine and :mod:`regime.bayes.io` can use."""
+    """A fitted model the scenario engine and :mod:`regime.models.io` can use."""
 
     kind: str
     idata: Any

@@ -574,7 +574,7 @@ class MarkovSwitchingResults:
         sample, so samples stay paired across scenarios.
 
         Exog regressors are features of the previous month, as the pipeline fits them
-        (:func:`regime.bayes.api.model_inputs`): month h's mean uses the scenario's
+        (:func:`regime.models.api.model_inputs`): month h's mean uses the scenario's
         features of month h-1 (month 1: the last observed month).
         """
         data, spec = self.data, self.spec

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regime.bayes.io import load_model, save_model
 from regime.bayes.observed import ObservedRegimes, fit_gmm
 from regime.bayes.switching import MarkovSwitching
 from regime.errors import BadInputError
+from regime.models.io import load_model, save_model
 
 SMALL = {"draws": 300, "tune": 300, "chains": 2, "progressbar": False}
 
@@ -183,8 +183,8 @@ def test_gmm_picks_k_by_bic_and_is_deterministic(rng: np.random.Generator) -> No
 
 def _rehash(folder: Path, doc: dict) -> None:  # type: ignore[type-arg]
     """Store ``doc`` with a valid hash, as a buggy writer (not a hand edit) would."""
-    from regime.bayes.io import _hashed_fields
     from regime.config import stable_hash
+    from regime.models.io import _hashed_fields
 
     doc["spec_hash"] = stable_hash(_hashed_fields(doc))
     (folder / "model.json").write_text(json.dumps(doc))

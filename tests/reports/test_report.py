@@ -101,7 +101,7 @@ def test_report_html_figures_and_numbers(demo_report: tuple[Config, Path]) -> No
 
 
 def test_report_without_baseline_says_so(demo_report: tuple[Config, Path], tmp_path: Path) -> None:
-    from regime.bayes.io import load_model
+    from regime.models.io import load_model
     from regime.pipeline import model_folder
     from regime.reports.render import load_scenarios, render_report
 
@@ -136,7 +136,7 @@ def test_report_shows_the_macro_side_of_each_scenario(demo_report: tuple[Config,
 def test_report_escapes_scenario_descriptions(
     demo_report: tuple[Config, Path], tmp_path: Path
 ) -> None:
-    from regime.bayes.io import load_model
+    from regime.models.io import load_model
     from regime.pipeline import model_folder
     from regime.reports.render import load_scenarios, render_report
 
@@ -155,7 +155,7 @@ def test_report_escapes_scenario_descriptions(
 def test_report_of_scenarios_saved_without_macro_fans(
     demo_report: tuple[Config, Path], tmp_path: Path
 ) -> None:
-    from regime.bayes.io import load_model
+    from regime.models.io import load_model
     from regime.pipeline import model_folder
     from regime.reports.render import load_scenarios, render_report
 
@@ -169,9 +169,9 @@ def test_report_of_scenarios_saved_without_macro_fans(
 
 def test_var_report_describes_its_regimes(tmp_path: Path) -> None:
     """The VAR's regime description is a table (one column per regime) and regimes.csv."""
-    from regime.bayes.io import load_model, save_model
     from regime.data.sample import simulate_sample
     from regime.features.panel import build_panel
+    from regime.models.io import load_model, save_model
     from regime.reports.render import render_report
     from regime.scenarios import run
     from regime.scenarios.spec import builtin_scenarios
@@ -308,8 +308,8 @@ def test_report_links_the_backtest_and_warns_when_the_model_loses(
     from markupsafe import escape
 
     from regime.backtest import engine as E
-    from regime.bayes.io import read_meta
     from regime.config import model_identity
+    from regime.models.io import read_meta
     from tests.backtest.test_report import tiny_result
 
     cfg, _ = demo_report

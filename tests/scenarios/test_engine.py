@@ -216,9 +216,9 @@ def real_model(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     raw = raw_data_dir()
     if raw is None:
         pytest.skip("real data folder ../shared/data/raw is absent")
-    from regime.bayes.api import fit_spec
     from regime.data.cache import Cache
     from regime.data.csvimport import read_file
+    from regime.models.api import fit_spec
     from regime.pipeline import import_series
 
     cfg = Config()
@@ -490,9 +490,9 @@ def test_observed_regimes_share_shocks_when_a_label_is_new() -> None:
 
 def fed_regressor(panel: Panel, beta: float, n: int = 400) -> MarkovSwitchingResults:
     """Constant transitions and a shared effect ``beta`` of last month's 6-month Fed change."""
-    from regime.bayes.api import model_inputs
     from regime.bayes.markov import prepare_data as prep
     from regime.config import ModelSpec
+    from regime.models.api import model_inputs
 
     spec = ModelSpec(k_regimes=2, tvtp_features=(), exog=("fedfunds_chg6",), recon_effect="none")
     inputs = model_inputs(panel, spec)
@@ -516,8 +516,8 @@ def test_markov_regressors_are_last_months_features_in_fit_and_scenario(panel: P
     """Fit: the regressor of month t is the feature of month t-1. Scenario: on paired samples
     (same regimes and shocks), a Fed path moves month h's return by exactly
     beta * (change of fedfunds_chg6 at h-1), and month 1 not at all."""
-    from regime.bayes.api import model_inputs
     from regime.config import ModelSpec
+    from regime.models.api import model_inputs
 
     inputs = model_inputs(panel, ModelSpec(tvtp_features=(), exog=("fedfunds_chg6",)))
     feat = panel.frame["fedfunds_chg6"]

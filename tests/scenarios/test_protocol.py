@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 from regime import _dims as D
-from regime.bayes.io import KINDS, load_model, save_model
 from regime.bayes.observed import ObservedResults
 from regime.bayes.protocol import ScenarioModel
 from regime.bayes.var import MarkovSwitchingVAR, MarkovSwitchingVARResults, macro_block
@@ -22,6 +21,7 @@ from regime.config import Config, FeatureSpec
 from regime.data.sample import simulate_sample
 from regime.errors import BadInputError
 from regime.features.panel import Panel, build_panel
+from regime.models.io import KINDS, load_model, save_model
 from regime.scenarios import ScenarioSpec, run
 from regime.scenarios import engine as engine_module
 from regime.scenarios.engine import _inputs, streams

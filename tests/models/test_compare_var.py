@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from regime.bayes.compare import _holdout_lpd, candidates
 from regime.config import Config, ModelSpec
 from regime.data.sample import simulate_sample
 from regime.features.panel import build_panel
+from regime.models.compare import _holdout_lpd, candidates
 
 
 def test_var_is_a_candidate_scored_on_the_held_out_returns() -> None:

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
-from regime.bayes.api import model_inputs
 from regime.bayes.markov import prepare_data
 from regime.bayes.observed import ObservedRegimes
 from regime.bayes.parallel import available_cores, run_tasks
@@ -30,6 +29,7 @@ from regime.bayes.switching import MarkovSwitching, public_names, regime_draws, 
 from regime.config import ModelSpec
 from regime.errors import BadInputError
 from regime.features.panel import Panel
+from regime.models.api import model_inputs
 from regime.progress import ProgressFn, Throttle
 
 log = logging.getLogger(__name__)
@@ -241,8 +241,8 @@ def _var_holdout_lpd(panel: Panel, spec: ModelSpec, n_hold: int, fit_kw: dict[st
     through it, scored on the relative return's one-step predictive density
     (:meth:`regime.bayes.var.MarkovSwitchingVARResults.predictive_logpdf`): the same
     months and variable as the univariate candidates."""
-    from regime.bayes.api import var_inputs
     from regime.bayes.var import MarkovSwitchingVAR
+    from regime.models.api import var_inputs
 
     endog, tvtp = var_inputs(panel, spec)
     n = len(endog) - spec.order
