@@ -2,7 +2,8 @@
 regime-switching VAR. Every fitted kind implements :class:`regime.bayes.protocol.ScenarioModel`
 (``kind``, ``simulate``, save/load hooks), which the scenario engine calls.
 
-May import: numpy, numba, pytensor, pymc, arviz, xarray, ``regime.regimes``,
-``regime.config``, ``regime.features`` (the panel's transforms and labels). Never
-imports the scenarios, the CLI, reports or the data sources.
+Models only: they take arrays and frames, not panels, configs or folders (the adapters
+that do are in :mod:`regime.models`). May import: numpy, numba, pytensor, pymc, arviz,
+xarray, ``regime.regimes``, and from ``regime.config`` only shared constants. Never
+imports the data sources, features, scenarios, reports or the CLI.
 """
