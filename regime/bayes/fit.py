@@ -20,7 +20,7 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -66,6 +66,8 @@ class _Compiled:
     names: list[str]
     info: Any  # point_map_info of the raveled vector
     initial_point: dict[str, np.ndarray]  # model.initial_point() (compiles a function per call)
+    grad_fn: Any  # the PyTensor functions behind ``logp_dlogp`` and ``values`` (for rebind)
+    values_fn: Any
 
 
 _COMPILED: weakref.WeakKeyDictionary[pm.Model, _Compiled] = weakref.WeakKeyDictionary()
@@ -107,19 +109,34 @@ def _compiled(model: pm.Model) -> _Compiled:
         jit = _jitted(grad_fn)
         jit(x0.data)  # compile now, not in a worker thread or child process
         outs = model.unobserved_value_vars
-        values = _jitted_multi(
-            model.compile_fn(
-                outs,
-                inputs=model.value_vars,
-                on_unused_input="ignore",
-                point_fn=False,
-                mode="NUMBA",
-            )
+        values_fn = model.compile_fn(
+            outs,
+            inputs=model.value_vars,
+            on_unused_input="ignore",
+            point_fn=False,
+            mode="NUMBA",
         )
+        values = _jitted_multi(values_fn)
         values(*[ip[v.name] for v in model.value_vars])
-    out = _Compiled(jit, values, [v.name for v in outs], x0.point_map_info, ip)
+    out = _Compiled(jit, values, [v.name for v in outs], x0.point_map_info, ip, grad_fn, values_fn)
     _COMPILED[model] = out
     return out
+
+
+def rebind(model: pm.Model) -> None:
+    """After the model's shared variables or initial values were replaced (new data,
+    :func:`regime.bayes.markov.swap_data`): its compiled functions read the new arrays
+    and start from the new initial point. Nothing is compiled (a model never compiled
+    is left alone: it compiles on first use)."""
+    comp = _COMPILED.get(model)
+    if comp is None:
+        return
+    _COMPILED[model] = replace(
+        comp,
+        logp_dlogp=_jitted(comp.grad_fn),
+        values=_jitted_multi(comp.values_fn),
+        initial_point=model.initial_point(),
+    )
 
 
 def multistart_map(
