@@ -384,6 +384,7 @@ def nutpie_model(
     else:
         transformed = _transformed_point(model, start)
         x0 = DictToArrayBijection.map({k: transformed.get(k, ip[k]) for k in ip})
+    x0 = RaveledVars(off_flat_gradient(comp.logp_dlogp, x0.data), x0.point_map_info)
     names = var_names or [rv.name for rv in model.free_RVs]
     missing = [n for n in names if n not in comp.names]
     if missing:
@@ -429,6 +430,31 @@ def nutpie_model(
         dims={n: d for n, d in dims.items() if d},
         make_initial_point_fn=lambda seed: x0.data.copy(),
     )
+
+
+# how far a start moves along a coordinate whose gradient is exactly zero (unconstrained
+# units: far below any posterior sd, far above rounding)
+FLAT_STEP = 1e-6
+
+
+def off_flat_gradient(
+    logp_dlogp: Callable[[np.ndarray], tuple[Any, Any]], x: np.ndarray
+) -> np.ndarray:
+    """``x``, moved by :data:`FLAT_STEP` along every coordinate where the gradient is
+    exactly zero; otherwise ``x`` itself (so other fits keep their draws).
+
+    nutpie refuses such a start ("bad initial gradient": its mass matrix starts
+    from the gradient). It happens at a mode where a parameter only meets its
+    prior at the prior's centre: the June effect ``gamma`` of a fit on months
+    before the first reconstitution (1989), whose indicator is all zero, when
+    the best MAP start is the initial point (gamma = 0, where the gradient
+    vanishes and the optimiser never moves it).
+    """
+    _, grad = logp_dlogp(x)
+    flat = np.asarray(grad) == 0
+    if not flat.any():
+        return x
+    return np.asarray(x + np.where(flat, FLAT_STEP, 0.0))
 
 
 def _select(values: Any, pick: list[int]) -> list[Any]:

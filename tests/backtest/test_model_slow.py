@@ -70,3 +70,21 @@ def test_blocks_on_one_worker_compile_the_model_once() -> None:
     t = str(second[0])
     assert np.isfinite(reused[t]).all()
     np.testing.assert_array_equal(reused[t], fresh[t])
+
+
+def test_a_fit_before_the_first_reconstitution_samples() -> None:
+    """Before 1989 the June indicator is all zero, so the June effect meets only its prior;
+    from the initial point (the single MAP start) its gradient is exactly zero, where
+    nutpie refused to start ("bad initial gradient") and the backtest block failed."""
+    from regime.pipeline import synthetic_series
+
+    cfg = Config()
+    cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"n_starts": 1})})
+    spec = dataclasses.replace(SPEC, start="1985-01", end="1985-01", models=("model",))
+    series = synthetic_series()
+    p = E.plan(series, cfg, spec)
+    payload = E.Payload(series, cfg, spec, p.realised_macro, p.last_month)
+    panel = E.as_of_panel(payload, p.origins[0])
+    assert panel.frame["recon"].sum() == 0
+    fitted = E._fit(panel, cfg, spec, p.origins[0])
+    assert np.isfinite(fitted.idata.posterior["gamma"].to_numpy()).all()
