@@ -294,7 +294,11 @@ def swap_data(model: pm.Model, data: MarkovData, spec: MarkovSpec) -> None:
         "recon": data.recon,
         **data_constants(data, spec),
     }
-    pm.set_data({n: v for n, v in values.items() if n in model.named_vars}, model=model)
+    names = [v.name for v in model.data_vars]
+    missing = [n for n in names if n not in values]
+    if missing:  # a shared variable added to build_model must be swapped here too
+        raise RuntimeError(f"swap_data does not know the model's data {missing}")
+    pm.set_data({n: values[n] for n in names}, model=model)
     for name, value in initial_values(data, spec).items():
         model.set_initval(model[name], value)
     model.set_dim(D.MONTH, data.nobs, coord_values=[str(i) for i in data.index])
