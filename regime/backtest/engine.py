@@ -398,7 +398,9 @@ def _seed(seed: int, origin: pd.Period) -> int:
     return int(seed) * 1_000_003 + int(origin.ordinal) + 100_000
 
 
-def _fit(panel: Panel, cfg: Config, spec: BacktestSpec, origin: pd.Period) -> Any:
+def _fit(
+    panel: Panel, cfg: Config, spec: BacktestSpec, origin: pd.Period, models: Any = None
+) -> Any:
     from regime.models.api import fit_spec
 
     return fit_spec(
@@ -408,17 +410,29 @@ def _fit(panel: Panel, cfg: Config, spec: BacktestSpec, origin: pd.Period) -> An
         tune=spec.draws,
         seed=_seed(spec.seed, origin),
         progressbar=False,
+        models=models,
     )
 
 
-def run_block(payload: Payload, block: list[pd.Period]) -> dict[str, np.ndarray]:
-    """One task: the regime model fitted at ``block[0]``, forecasts at every origin of it."""
+def run_block(
+    payload: Payload, block: list[pd.Period], models: Any = None
+) -> dict[str, np.ndarray]:
+    """One task: the regime model fitted at ``block[0]``, forecasts at every origin of it.
+
+    ``models`` is the :class:`~regime.bayes.switching.ModelCache` the fit reuses
+    (default: the running Dask worker's, :func:`regime.backtest.workers.worker_models`),
+    so a worker compiles the model structure once, whatever the number of blocks.
+    """
     fitted = None
     results: dict[str, np.ndarray] = {}
     for i, origin in enumerate(block):
         if REGIME_MODEL in payload.spec.models and fitted is None:
+            if models is None:
+                from regime.backtest.workers import worker_models
+
+                models = worker_models()
             panel = as_of_panel(payload, origin)
-            fitted = _fit(panel, payload.cfg, payload.spec, origin)
+            fitted = _fit(panel, payload.cfg, payload.spec, origin, models)
         results[str(origin)] = forecast_origin(payload, origin, fitted, refit=i == 0)
     return results
 

@@ -41,7 +41,8 @@ def compile_base(environ: dict[str, str] | None = None) -> Path:
 
 
 class CompileDirPlugin(WorkerPlugin):
-    """Each worker compiles in its own folder ``BASE/worker-NAME`` (set at worker start).
+    """Each worker compiles in its own folder ``BASE/worker-NAME`` (set at worker start)
+    and keeps its compiled models in ``models`` (see :func:`worker_models`).
 
     A worker that imported PyTensor before the plugin ran (a long-lived remote
     worker) keeps its folder; a warning says so.
@@ -51,6 +52,7 @@ class CompileDirPlugin(WorkerPlugin):
 
     def __init__(self, base: str) -> None:
         self.base = base
+        self.models: Any = None  # the worker's ModelCache, made by its first fit
 
     def setup(self, worker: Any) -> None:
         label = re.sub(r"[^A-Za-z0-9_.-]", "_", str(worker.name))
@@ -60,6 +62,26 @@ class CompileDirPlugin(WorkerPlugin):
             log.warning("Worker %s imported PyTensor already; its compile folder stays.", label)
         flags = with_compiledir(os.environ.get("PYTENSOR_FLAGS", ""), folder)
         os.environ["PYTENSOR_FLAGS"] = flags
+
+
+def worker_models() -> Any:
+    """The :class:`~regime.bayes.switching.ModelCache` of the Dask worker running the
+    calling task, kept by its :class:`CompileDirPlugin` for the worker's lifetime
+    (the model structure compiles once per worker, its data is swapped for every
+    refit); a new cache outside a worker or on a worker without the plugin."""
+    from regime.bayes.switching import ModelCache
+
+    try:
+        from distributed import get_worker
+
+        plugin = get_worker().plugins.get(CompileDirPlugin.name)
+    except ValueError:  # not inside a Dask task
+        plugin = None
+    if not isinstance(plugin, CompileDirPlugin):
+        return ModelCache()
+    if plugin.models is None:
+        plugin.models = ModelCache()
+    return plugin.models
 
 
 @contextmanager

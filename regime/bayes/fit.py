@@ -20,7 +20,7 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -66,6 +66,8 @@ class _Compiled:
     names: list[str]
     info: Any  # point_map_info of the raveled vector
     initial_point: dict[str, np.ndarray]  # model.initial_point() (compiles a function per call)
+    grad_fn: Any  # the PyTensor functions behind ``logp_dlogp`` and ``values`` (for rebind)
+    values_fn: Any
 
 
 _COMPILED: weakref.WeakKeyDictionary[pm.Model, _Compiled] = weakref.WeakKeyDictionary()
@@ -107,19 +109,34 @@ def _compiled(model: pm.Model) -> _Compiled:
         jit = _jitted(grad_fn)
         jit(x0.data)  # compile now, not in a worker thread or child process
         outs = model.unobserved_value_vars
-        values = _jitted_multi(
-            model.compile_fn(
-                outs,
-                inputs=model.value_vars,
-                on_unused_input="ignore",
-                point_fn=False,
-                mode="NUMBA",
-            )
+        values_fn = model.compile_fn(
+            outs,
+            inputs=model.value_vars,
+            on_unused_input="ignore",
+            point_fn=False,
+            mode="NUMBA",
         )
+        values = _jitted_multi(values_fn)
         values(*[ip[v.name] for v in model.value_vars])
-    out = _Compiled(jit, values, [v.name for v in outs], x0.point_map_info, ip)
+    out = _Compiled(jit, values, [v.name for v in outs], x0.point_map_info, ip, grad_fn, values_fn)
     _COMPILED[model] = out
     return out
+
+
+def rebind(model: pm.Model) -> None:
+    """After the model's shared variables or initial values were replaced (new data,
+    :func:`regime.bayes.markov.swap_data`): its compiled functions read the new arrays
+    and start from the new initial point. Nothing is compiled (a model never compiled
+    is left alone: it compiles on first use)."""
+    comp = _COMPILED.get(model)
+    if comp is None:
+        return
+    _COMPILED[model] = replace(
+        comp,
+        logp_dlogp=_jitted(comp.grad_fn),
+        values=_jitted_multi(comp.values_fn),
+        initial_point=model.initial_point(),
+    )
 
 
 def multistart_map(
@@ -367,6 +384,7 @@ def nutpie_model(
     else:
         transformed = _transformed_point(model, start)
         x0 = DictToArrayBijection.map({k: transformed.get(k, ip[k]) for k in ip})
+    x0 = RaveledVars(off_flat_gradient(comp.logp_dlogp, x0.data), x0.point_map_info)
     names = var_names or [rv.name for rv in model.free_RVs]
     missing = [n for n in names if n not in comp.names]
     if missing:
@@ -412,6 +430,31 @@ def nutpie_model(
         dims={n: d for n, d in dims.items() if d},
         make_initial_point_fn=lambda seed: x0.data.copy(),
     )
+
+
+# how far a start moves along a coordinate whose gradient is exactly zero (unconstrained
+# units: far below any posterior sd, far above rounding)
+FLAT_STEP = 1e-6
+
+
+def off_flat_gradient(
+    logp_dlogp: Callable[[np.ndarray], tuple[Any, Any]], x: np.ndarray
+) -> np.ndarray:
+    """``x``, moved by :data:`FLAT_STEP` along every coordinate where the gradient is
+    exactly zero; otherwise ``x`` itself (so other fits keep their draws).
+
+    nutpie refuses such a start ("bad initial gradient": its mass matrix starts
+    from the gradient). It happens at a mode where a parameter only meets its
+    prior at the prior's centre: the June effect ``gamma`` of a fit on months
+    before the first reconstitution (1989), whose indicator is all zero, when
+    the best MAP start is the initial point (gamma = 0, where the gradient
+    vanishes and the optimiser never moves it).
+    """
+    _, grad = logp_dlogp(x)
+    flat = np.asarray(grad) == 0
+    if not flat.any():
+        return x
+    return np.asarray(x + np.where(flat, FLAT_STEP, 0.0))
 
 
 def _select(values: Any, pick: list[int]) -> list[Any]:

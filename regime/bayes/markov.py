@@ -19,7 +19,7 @@ shifted one row earlier.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -31,6 +31,7 @@ from pymc.distributions.transforms import ordered
 from regime import _dims as D
 from regime.bayes.hmm import hmm_loglike
 from regime.bayes.priors import resolve_priors
+from regime.config import stable_hash
 from regime.errors import BadInputError
 
 MIN_NOBS = 24
@@ -178,8 +179,8 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
         # the one-regime OLS fit: intercepts spread by +-1 residual sd, slopes at OLS. With a
         # lagged regressor the slopes are far from the prior's 0, and starts drawn around 0
         # reached the main mode of Stata's Fed funds example in 1 start of 10-20.
-        c0, b0, s_e = ols_fit(data)
-        mu_kw: dict[str, Any] = {"initval": c0 + np.linspace(-s_e, s_e, k)}
+        init = initial_values(data, spec)
+        mu_kw: dict[str, Any] = {"initval": init["mu"]}
         if spec.order_by == "mean":
             mu_kw["transform"] = ordered
         mu = pm.Normal(
@@ -187,9 +188,9 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
         )
         ls_loc = pt.log(s_y) + pri["log_sigma"]["loc"]
         if spec.switching_variance:
-            ls_kw: dict[str, Any] = {"initval": np.full(k, np.log(s_e))}
+            ls_kw: dict[str, Any] = {"initval": init["log_sigma"]}
             if spec.order_by == "sigma":
-                ls_kw = {"transform": ordered, "initval": np.log(s_e) + np.linspace(-0.5, 0.5, k)}
+                ls_kw["transform"] = ordered
             log_sigma = pm.Normal(
                 "log_sigma", ls_loc, pri["log_sigma"]["scale"], dims=D.REGIME, **ls_kw
             )
@@ -199,7 +200,7 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
             if spec.order_by == "sigma":
                 raise BadInputError("order_by='sigma' needs switching_variance=True.")
             log_sigma = pm.Normal(
-                "log_sigma", ls_loc, pri["log_sigma"]["scale"], initval=np.log(s_e)
+                "log_sigma", ls_loc, pri["log_sigma"]["scale"], initval=init["log_sigma"]
             )
             sigma = pm.Deterministic("sigma", pt.exp(log_sigma))
             sigma_k = pt.repeat(sigma, k)
@@ -217,11 +218,11 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
                     0.0,
                     pt.broadcast_to(scale, (k, n_x)),
                     dims=(D.REGIME, D.EXOG),
-                    initval=np.broadcast_to(b0, (k, n_x)).copy(),
+                    initval=init["beta"],
                 )
                 mean = mean + pt.dot(x_data, beta.T)
             else:
-                beta = pm.Normal("beta", 0.0, scale, dims=D.EXOG, initval=b0)
+                beta = pm.Normal("beta", 0.0, scale, dims=D.EXOG, initval=init["beta"])
                 mean = mean + pt.shape_padright(pt.dot(x_data, beta))
         if spec.recon_effect == "shared":
             gamma = pm.Normal("gamma", 0.0, pri["gamma"]["scale"] * s_y)
@@ -250,6 +251,57 @@ def build_model(data: MarkovData, spec: MarkovSpec, *, likelihood: str = "op") -
         else:
             pm.Potential("loglike", hmm_loglike(log_emission, transition, initial))
     return model
+
+
+def initial_values(data: MarkovData, spec: MarkovSpec) -> dict[str, np.ndarray]:
+    """Initial values of ``mu``, ``log_sigma`` and ``beta`` (when there is exog) from the
+    one-regime OLS fit (:func:`ols_fit`): intercepts spread by +-1 residual sd, log sds at
+    the log residual sd (spread by +-0.5 when ordered by sigma), slopes at OLS."""
+    k, n_x = spec.k_regimes, data.exog.shape[1]
+    c0, b0, s_e = ols_fit(data)
+    out = {"mu": c0 + np.linspace(-s_e, s_e, k)}
+    if not spec.switching_variance:
+        out["log_sigma"] = np.asarray(np.log(s_e))
+    elif spec.order_by == "sigma":
+        out["log_sigma"] = np.log(s_e) + np.linspace(-0.5, 0.5, k)
+    else:
+        out["log_sigma"] = np.full(k, np.log(s_e))
+    if n_x:
+        out["beta"] = np.broadcast_to(b0, (k, n_x)).copy() if spec.switching_exog else b0
+    return out
+
+
+def structure_key(data: MarkovData, spec: MarkovSpec) -> str:
+    """What fixes the graph of :func:`build_model`: the spec and the exog and TVTP columns.
+
+    Two models with the same key differ only in their shared variables and initial
+    values, which :func:`swap_data` replaces.
+    """
+    return stable_hash({"spec": asdict(spec), "exog": data.exog_names, "tvtp": data.tvtp_names})
+
+
+def swap_data(model: pm.Model, data: MarkovData, spec: MarkovSpec) -> None:
+    """Give ``model`` (built by :func:`build_model` for the same :func:`structure_key`)
+    the data ``data``: its shared variables, initial values and month coordinate.
+
+    Compiled functions of the model that bound the old arrays must be rebound
+    (:func:`regime.bayes.fit.rebind`); nothing needs compiling again.
+    """
+    values = {
+        "y": data.endog,
+        "exog": data.exog,
+        "tvtp": data.tvtp,
+        "recon": data.recon,
+        **data_constants(data, spec),
+    }
+    names = [v.name for v in model.data_vars]
+    missing = [n for n in names if n not in values]
+    if missing:  # a shared variable added to build_model must be swapped here too
+        raise RuntimeError(f"swap_data does not know the model's data {missing}")
+    pm.set_data({n: values[n] for n in names}, model=model)
+    for name, value in initial_values(data, spec).items():
+        model.set_initval(model[name], value)
+    model.set_dim(D.MONTH, data.nobs, coord_values=[str(i) for i in data.index])
 
 
 def _repel(name: str, gaps: Any, scale: float) -> None:

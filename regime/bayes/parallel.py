@@ -17,7 +17,8 @@ Why processes, and why fork (measured on the K=3, T=800 benchmark, 2 cores):
   keyed by the graph, so a second process loads rather than compiles it.
 
 Fork needs Linux (macOS forks are unsafe with its system frameworks, Windows
-has none): elsewhere, and for a single worker, the tasks run one after another
+has none) and a process allowed children (a ``dask.distributed`` worker is
+daemonic): elsewhere, and for a single worker, the tasks run one after another
 in this process with the same results. Children report progress through a
 shared counter per task, which the parent polls.
 
@@ -64,6 +65,10 @@ def _in_child() -> None:
 
 
 def can_fork() -> bool:
+    """Linux, and not a daemonic process: a ``dask.distributed`` worker (the backtest's
+    tasks) is one, and may not start children; its tasks then run one after another."""
+    if mp.current_process().daemon:
+        return False
     return sys.platform.startswith("linux") and "fork" in mp.get_all_start_methods()
 
 

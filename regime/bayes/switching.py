@@ -21,6 +21,7 @@ from regime.bayes.fit import (
     Sampler,
     compile_model,
     multistart_map,
+    rebind,
     sample_posterior,
 )
 from regime.bayes.hmm import filter_smooth_sample
@@ -32,6 +33,8 @@ from regime.bayes.markov import (
     initial_numpy,
     leave_split,
     prepare_data,
+    structure_key,
+    swap_data,
     transition_numpy,
 )
 from regime.bayes.priors import resolve_priors
@@ -116,8 +119,11 @@ class MarkovSwitching:
     def nobs(self) -> int:
         return self.data.nobs
 
-    def build_model(self) -> Any:
-        return build_model(self.data, self.spec)
+    def build_model(self, models: ModelCache | None = None) -> Any:
+        """A new PyMC model, or ``models``' model of this structure given this data."""
+        if models is None:
+            return build_model(self.data, self.spec)
+        return models.model(self.data, self.spec)
 
     def fit(
         self,
@@ -132,6 +138,7 @@ class MarkovSwitching:
         target_accept: float = 0.9,
         cores: int | None = None,
         progress: ProgressFn | None = None,
+        models: ModelCache | None = None,
     ) -> MarkovSwitchingResults:
         """Posterior by NUTS from the best of ``n_starts`` MAP optimisations.
 
@@ -139,11 +146,13 @@ class MarkovSwitching:
         :func:`regime.bayes.fit.sample_posterior`); the draws do not depend on
         ``cores``. ``progress(step, done, total)`` receives the progress of the
         MAP search, the sampling and the regime-path post-processing; without it,
-        ``progressbar`` draws a bar on stderr.
+        ``progressbar`` draws a bar on stderr. ``models`` (a backtest worker's
+        :class:`ModelCache`) reuses a compiled model of this structure, with the
+        same draws as a new one.
         """
         t0 = time.perf_counter()
         with reporting(progressbar, progress) as report:
-            model = self.build_model()
+            model = self.build_model(models)
             compile_model(model)
             t_compile = time.perf_counter()
             mode: MapResult = multistart_map(
@@ -187,6 +196,37 @@ class MarkovSwitching:
             "prior_sensitivity": sensitivity,
         }
         return MarkovSwitchingResults(idata, self.data, self.spec, info)
+
+
+class ModelCache:
+    """Markov models by structure: each built and compiled once, then given new data.
+
+    A backtest worker fits one model structure at many origins. The first fit of
+    a structure builds and compiles it (:func:`regime.bayes.markov.build_model`);
+    later fits swap their data into the same model
+    (:func:`regime.bayes.markov.swap_data`) and rebind its compiled functions
+    (:func:`regime.bayes.fit.rebind`) instead of building and compiling again.
+    Same graph, same data, same initial point: the fit is the one a new model
+    gives. ``builds`` and ``reuses`` count the two paths. One per worker (its
+    single thread); not thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._models: dict[str, Any] = {}
+        self.builds = 0
+        self.reuses = 0
+
+    def model(self, data: MarkovData, spec: MarkovSpec) -> Any:
+        key = structure_key(data, spec)
+        model = self._models.get(key)
+        if model is None:
+            model = self._models[key] = build_model(data, spec)
+            self.builds += 1
+            return model
+        swap_data(model, data, spec)
+        rebind(model)
+        self.reuses += 1
+        return model
 
 
 def public_names(data: MarkovData, spec: MarkovSpec) -> list[str]:

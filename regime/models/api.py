@@ -11,7 +11,7 @@ import pandas as pd
 
 from regime import _dims as D
 from regime.bayes.observed import GmmClassifier, ObservedRegimes, ObservedResults, fit_gmm
-from regime.bayes.switching import MarkovSwitching, MarkovSwitchingResults
+from regime.bayes.switching import MarkovSwitching, MarkovSwitchingResults, ModelCache
 from regime.bayes.var import MarkovSwitchingVAR, MarkovSwitchingVARResults, macro_block
 from regime.config import ModelSpec
 from regime.errors import BadInputError
@@ -112,8 +112,13 @@ def fit_spec(
     seed: int | None = None,
     progressbar: bool = True,
     progress: ProgressFn | None = None,
+    models: ModelCache | None = None,
 ) -> FittedModel:
-    """Fit the model the spec describes on the panel (``progress``: see :mod:`regime.progress`)."""
+    """Fit the model the spec describes on the panel (``progress``: see :mod:`regime.progress`).
+
+    ``models``: a cache of compiled Markov models to reuse (a backtest worker's,
+    :class:`regime.bayes.switching.ModelCache`); the other kinds build their model.
+    """
     seed = spec.seed if seed is None else seed
     kw: dict[str, Any] = {
         "draws": draws or spec.draws,
@@ -161,4 +166,4 @@ def fit_spec(
         recon=inputs.recon if spec.recon_effect != "none" else None,
         recon_effect=spec.recon_effect,
     )
-    return mod.fit(n_starts=spec.n_starts, **kw)
+    return mod.fit(n_starts=spec.n_starts, models=models, **kw)

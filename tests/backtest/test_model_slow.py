@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -46,3 +48,43 @@ def test_model_block_is_unchanged_by_values_after_its_last_origin() -> None:
     # the second origin is forecast from the same fit with the filter run forward
     first, second = results[0]["2000-01"], results[0]["2000-02"]
     assert not np.allclose(first[:, m, unc], second[:, m, unc])
+
+
+def test_blocks_on_one_worker_compile_the_model_once() -> None:
+    """Two refit blocks share the worker's model cache: one build, then data swapped in;
+    the second block's forecasts are those of a newly built model (so the numbers still
+    do not depend on which worker ran which block)."""
+    from regime.bayes.switching import ModelCache
+    from regime.pipeline import synthetic_series
+
+    cfg, series = _cfg(), synthetic_series()
+    spec = dataclasses.replace(SPEC, refit_every=1, horizons=(1,), models=("model",))
+    p = E.plan(series, cfg, spec)
+    payload = E.Payload(series, cfg, spec, p.realised_macro, p.last_month)
+    first, second = ([t] for t in p.origins)
+    cache = ModelCache()
+    E.run_block(payload, first, cache)
+    reused = E.run_block(payload, second, cache)
+    assert (cache.builds, cache.reuses) == (1, 1)
+    fresh = E.run_block(payload, second, ModelCache())
+    t = str(second[0])
+    assert np.isfinite(reused[t]).all()
+    np.testing.assert_array_equal(reused[t], fresh[t])
+
+
+def test_a_fit_before_the_first_reconstitution_samples() -> None:
+    """Before 1989 the June indicator is all zero, so the June effect meets only its prior;
+    from the initial point (the single MAP start) its gradient is exactly zero, where
+    nutpie refused to start ("bad initial gradient") and the backtest block failed."""
+    from regime.pipeline import synthetic_series
+
+    cfg = Config()
+    cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"n_starts": 1})})
+    spec = dataclasses.replace(SPEC, start="1985-01", end="1985-01", models=("model",))
+    series = synthetic_series()
+    p = E.plan(series, cfg, spec)
+    payload = E.Payload(series, cfg, spec, p.realised_macro, p.last_month)
+    panel = E.as_of_panel(payload, p.origins[0])
+    assert panel.frame["recon"].sum() == 0
+    fitted = E._fit(panel, cfg, spec, p.origins[0])
+    assert np.isfinite(fitted.idata.posterior["gamma"].to_numpy()).all()

@@ -223,3 +223,19 @@ def test_wrong_length_standardisation_is_one_sentence(tvtp_fit, tmp_path: Path) 
     _rehash(folder, doc)
     with pytest.raises(BadInputError, match=r"layout\.tvtp_sd"):
         load_model(folder)
+
+
+def test_a_start_with_an_exactly_flat_coordinate_moves_off_it() -> None:
+    """nutpie cannot start where a gradient entry is exactly zero (a June effect fitted on
+    months before 1989, whose indicator is all zero, at its prior centre): that coordinate
+    moves by FLAT_STEP; any other start is returned as it is (same draws as before)."""
+    from regime.bayes.fit import FLAT_STEP, off_flat_gradient
+
+    x = np.array([0.5, 0.0, -1.0])
+
+    def flat_in_the_middle(v: np.ndarray) -> tuple[float, np.ndarray]:
+        return 0.0, np.array([1.0, -v[1], 2.0])  # a Normal prior alone at its centre
+
+    moved = off_flat_gradient(flat_in_the_middle, x)
+    np.testing.assert_array_equal(moved, [0.5, FLAT_STEP, -1.0])
+    assert off_flat_gradient(lambda v: (0.0, np.ones(3)), x) is x

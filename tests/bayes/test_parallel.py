@@ -41,6 +41,28 @@ def test_run_tasks_raises_a_child_error() -> None:
         run_tasks([_square(1), _fail], 2)
 
 
+def _serial_in_daemon(out: object) -> None:
+    try:
+        result: object = run_tasks([_square(i) for i in range(3)], 2)
+    except BaseException as exc:  # reported to the test, which fails at once
+        result = repr(exc)
+    out.put(result)  # type: ignore[attr-defined]
+
+
+def test_run_tasks_is_serial_in_a_daemonic_process() -> None:
+    """A Dask worker process is daemonic and may not fork: the tasks run in it, serially."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork" if can_fork() else "spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(target=_serial_in_daemon, args=(out,), daemon=True)
+    proc.start()
+    result = out.get(timeout=60)
+    proc.join(timeout=60)
+    assert result == [0, 1, 4]
+    assert proc.exitcode == 0
+
+
 def k3_data(seed: int = 42, n: int = 500) -> pd.Series:
     """Three regimes, sds 1/2/4: jittered MAP starts end in several distinct modes."""
     rng = np.random.default_rng(seed)

@@ -1,0 +1,53 @@
+"""A compiled Markov model reused for new data: no second compile, the same draws.
+
+The structure is the K=3 model of :mod:`tests.bayes.test_parallel`, so the
+compile cache on disk is shared with those tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pymc as pm
+import pytest
+
+from regime.bayes.switching import MarkovSwitching, ModelCache
+from tests.bayes.test_parallel import k3_data
+
+STRUCTURE: dict[str, Any] = {"k_regimes": 3, "switching_variance": True, "order_by": "sigma"}
+TINY = {"draws": 50, "tune": 50, "chains": 1, "n_starts": 2, "random_seed": 5}
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts compilations of a model's log density and gradient (the costly step)."""
+    calls: list[int] = []
+    real = pm.Model.logp_dlogp_function
+
+    def counted(self: pm.Model, *a: Any, **k: Any) -> Any:
+        calls.append(1)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(pm.Model, "logp_dlogp_function", counted)
+    return calls
+
+
+def test_second_fit_of_a_structure_swaps_data_into_the_compiled_model(
+    compiles: list[int],
+) -> None:
+    cache = ModelCache()
+    first = MarkovSwitching(k3_data(42, 500), **STRUCTURE)
+    other = MarkovSwitching(k3_data(7, 400), **STRUCTURE)  # other data, other length
+    first.fit(models=cache, progressbar=False, **TINY)
+    reused = other.fit(models=cache, progressbar=False, **TINY)
+    assert (cache.builds, cache.reuses, len(compiles)) == (1, 1, 1)
+    fresh = other.fit(progressbar=False, **TINY)  # a new model: compiled again
+    assert len(compiles) == 2
+    # same graph, same data, same initial point: the fit a new model gives, exactly
+    assert reused.info["map_logp"] == fresh.info["map_logp"]
+    for name in ("mu", "sigma", "p"):
+        np.testing.assert_array_equal(
+            reused.idata.posterior[name].to_numpy(), fresh.idata.posterior[name].to_numpy()
+        )
+    assert reused.nobs == 400
