@@ -10,7 +10,20 @@ The modelling API is imported lazily so that ``regime data ...`` starts fast:
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
+
+# Numba's LLVM optimisation level for the compilations of this process (numba's default
+# is 3); a user's own NUMBA_OPT wins. Level 2 compiles the models' log densities a fifth
+# faster and the code runs as fast: on the K=3, T=800 model benchmark with empty caches,
+# 46 s instead of 59 s of compilation, 67 against 69 us per log density and gradient
+# evaluation (level 1: 45 s, but 74 us). Numba reads it when it first compiles.
+if "NUMBA_OPT" not in os.environ:
+    os.environ["NUMBA_OPT"] = "2"
+    if "numba" in sys.modules:  # imported before us (PyMC imports it): its live setting
+        _config = sys.modules["numba"].config
+        _config.OPT = type(_config.OPT)(2)
 
 from regime.config import Config, load_config
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import warnings
 from dataclasses import asdict
@@ -146,13 +147,15 @@ class MarkovSwitching:
         :func:`regime.bayes.fit.sample_posterior`); the draws do not depend on
         ``cores``. ``progress(step, done, total)`` receives the progress of the
         MAP search, the sampling and the regime-path post-processing; without it,
-        ``progressbar`` draws a bar on stderr. ``models`` (a backtest worker's
+        ``progressbar`` draws a bar on stderr. ``models`` (e.g. a backtest worker's
         :class:`ModelCache`) reuses a compiled model of this structure, with the
-        same draws as a new one.
+        same draws as a new one; by default a fit from the main thread uses the
+        process's own cache (:func:`process_models`), so a second fit of a structure
+        in a session (a notebook, a study of many fits) skips building and compiling.
         """
         t0 = time.perf_counter()
         with reporting(progressbar, progress) as report:
-            model = self.build_model(models)
+            model = self.build_model(models if models is not None else process_models())
             compile_model(model)
             t_compile = time.perf_counter()
             mode: MapResult = multistart_map(
@@ -227,6 +230,23 @@ class ModelCache:
         rebind(model)
         self.reuses += 1
         return model
+
+
+_PROCESS_MODELS = ModelCache()
+
+
+def process_models() -> ModelCache | None:
+    """This process's :class:`ModelCache` for fits from its main thread (``None`` in other
+    threads: the cache is not thread-safe, and a fit holds its model until it returns).
+
+    Building and compiling a structure again costs 1-2 s even with PyTensor's and
+    numba's disk caches warm (graph rewrites, loading the compiled code); a fit whose
+    structure this process has seen swaps its data into the model instead. Results
+    keep no reference to the model, so a later fit cannot change an earlier result.
+    """
+    if threading.current_thread() is threading.main_thread():
+        return _PROCESS_MODELS
+    return None
 
 
 def public_names(data: MarkovData, spec: MarkovSpec) -> list[str]:

@@ -42,7 +42,7 @@ def test_second_fit_of_a_structure_swaps_data_into_the_compiled_model(
     first.fit(models=cache, progressbar=False, **TINY)
     reused = other.fit(models=cache, progressbar=False, **TINY)
     assert (cache.builds, cache.reuses, len(compiles)) == (1, 1, 1)
-    fresh = other.fit(progressbar=False, **TINY)  # a new model: compiled again
+    fresh = other.fit(models=ModelCache(), progressbar=False, **TINY)  # compiled again
     assert len(compiles) == 2
     # same graph, same data, same initial point: the fit a new model gives, exactly
     assert reused.info["map_logp"] == fresh.info["map_logp"]
@@ -51,3 +51,24 @@ def test_second_fit_of_a_structure_swaps_data_into_the_compiled_model(
             reused.idata.posterior[name].to_numpy(), fresh.idata.posterior[name].to_numpy()
         )
     assert reused.nobs == 400
+
+
+def test_fits_from_the_main_thread_share_the_process_cache() -> None:
+    """The default: a session's second fit of a structure reuses its model; a fit from
+    another thread gets none (the cache is not thread-safe)."""
+    import threading
+
+    from regime.bayes.switching import process_models
+
+    cache = process_models()
+    assert cache is not None and cache is process_models()
+    before = (cache.builds, cache.reuses)
+    MarkovSwitching(k3_data(3, 300), **STRUCTURE).fit(progressbar=False, **TINY)
+    MarkovSwitching(k3_data(4, 300), **STRUCTURE).fit(progressbar=False, **TINY)
+    assert cache.reuses >= before[1] + 1
+    assert cache.builds <= before[0] + 1
+    seen: list[object] = []
+    t = threading.Thread(target=lambda: seen.append(process_models()))
+    t.start()
+    t.join()
+    assert seen == [None]
