@@ -276,13 +276,17 @@ def _realised_scenario(macro: Mapping[str, pd.Series], origin: pd.Period, horizo
 
 
 def _filtered_forward(result: Any, panel: Panel, cfg: Config, seed: int) -> Any:
-    """A shallow copy of a Markov fit whose ``filtered_last`` is Pr[S_t | y_1..y_t] at t."""
+    """A shallow copy of a regime fit whose ``filtered_last`` is Pr[S_t | data to t] at t
+    (a VAR filters on every variable, see ``MarkovSwitchingVARResults.filtered_forward``)."""
     import copy
 
     from regime.bayes.markov import prepare_data
     from regime.bayes.switching import regime_draws
-    from regime.models.api import model_inputs
+    from regime.models.api import model_inputs, var_inputs
 
+    if result.kind == "var":
+        endog, tvtp = var_inputs(panel, cfg.model)
+        return result.filtered_forward(endog, tvtp, random_seed=seed)
     if not hasattr(result, "data"):
         return result  # observed regimes follow the features; nothing to filter
     inputs = model_inputs(panel, cfg.model, seed)

@@ -355,3 +355,20 @@ def test_var_predictive_density_of_the_return_matches_a_filter_by_hand(panel: Pa
     np.testing.assert_allclose(got[0], want, atol=1e-8)
     with pytest.raises(BadInputError, match="no variable 'smb'"):
         res.predictive_logpdf("smb")
+
+
+def test_backtest_filters_a_var_forward_between_refits(panel: Panel) -> None:
+    """The backtest's step between refits, for a VAR: the fit made 24 months earlier,
+    filtered on the as-of panel, is the same model as the same parameters on that panel."""
+    from regime.backtest.engine import _filtered_forward
+    from regime.config import ModelSpec
+    from regime.features.panel import Panel as P
+
+    before = known_var(P(panel.frame.iloc[:-24], panel.meta))
+    cfg = Config(model=ModelSpec(kind="var", tvtp_features=()))
+    after = _filtered_forward(before, panel, cfg, seed=0)
+    np.testing.assert_allclose(
+        after.idata.posterior["filtered_last"],
+        known_var(panel).idata.posterior["filtered_last"],
+        atol=1e-9,
+    )
