@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,7 +53,9 @@ class CompileDirPlugin(WorkerPlugin):
 
     def __init__(self, base: str) -> None:
         self.base = base
-        self.models: Any = None  # the worker's ModelCache, made by its first fit
+        # the worker's ModelCaches, one per thread (a cache is not thread-safe, and a worker
+        # started by `dask worker` runs a thread per core), each made by its thread's first fit
+        self.models: dict[int, Any] = {}
 
     def setup(self, worker: Any) -> None:
         label = re.sub(r"[^A-Za-z0-9_.-]", "_", str(worker.name))
@@ -79,9 +82,7 @@ def worker_models() -> Any:
         plugin = None
     if not isinstance(plugin, CompileDirPlugin):
         return ModelCache()
-    if plugin.models is None:
-        plugin.models = ModelCache()
-    return plugin.models
+    return plugin.models.setdefault(threading.get_ident(), ModelCache())
 
 
 @contextmanager

@@ -4,6 +4,7 @@ regime-switching VAR. Every fitted kind implements :class:`regime.bayes.protocol
 
 Models only: they take arrays and frames, not panels, configs or folders (the adapters
 that do are in :mod:`regime.models`). May import: numpy, numba, pytensor, pymc, arviz,
-xarray, ``regime.regimes``, and from ``regime.config`` only shared constants. Never
-imports the data sources, features, scenarios, reports or the CLI.
+xarray, ``regime.regimes``, from ``regime.config`` only shared constants, and the
+panel's rule labels (``regime.features.panel.rule_labels``, the observed-regime model's
+labels for new months). Never imports the data sources, scenarios, reports or the CLI.
 """

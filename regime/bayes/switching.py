@@ -233,6 +233,7 @@ class ModelCache:
 
 
 _PROCESS_MODELS = ModelCache()
+EXOG_LAG = 1  # see MarkovSwitchingResults.exog_lag
 
 
 def process_models() -> ModelCache | None:
@@ -497,6 +498,9 @@ class MarkovSwitchingResults:
     """
 
     kind = "markov"
+    # months between a regressor's value and the return it explains: the pipeline fits
+    # month t's return on month t-1's features (regime.models.api.model_inputs)
+    exog_lag = EXOG_LAG
 
     def __init__(
         self, idata: Any, data: MarkovData, spec: MarkovSpec, info: dict[str, Any] | None = None
@@ -638,6 +642,12 @@ class MarkovSwitchingResults:
         features of month h-1 (month 1: the last observed month).
         """
         data, spec = self.data, self.spec
+        if data.exog.shape[1] and self.exog_lag != EXOG_LAG:
+            raise BadInputError(
+                "This model was fitted on same-month exog regressors, whose future values a "
+                "scenario does not set; refit it with `regime fit` (regressors now enter "
+                "one month later)."
+            )
         names = [
             n
             for n in ("mu", "sigma", "beta", "p", "a", "b", "nu", "filtered_last")
@@ -717,6 +727,7 @@ class MarkovSwitchingResults:
         layout = {
             "index": [str(i) for i in d.index],
             "exog_names": list(d.exog_names),
+            "exog_lag": self.exog_lag,
             "tvtp_names": list(d.tvtp_names),
             "tvtp_mean": d.tvtp_mean.tolist(),
             "tvtp_sd": d.tvtp_sd.tolist(),
@@ -742,7 +753,10 @@ class MarkovSwitchingResults:
             tvtp_sd=np.asarray(layout["tvtp_sd"], dtype=float),
             recon=cd["recon"].values,
         )
-        return cls(idata, data, MarkovSpec(**doc["spec"]), doc.get("info"))
+        res = cls(idata, data, MarkovSpec(**doc["spec"]), doc.get("info"))
+        # folders saved before the regressors were lagged store no exog_lag: same-month exog
+        res.exog_lag = int(layout.get("exog_lag", 0 if layout["exog_names"] else EXOG_LAG))
+        return res
 
 
 def _check_standardisation(source: str, layout: dict[str, Any]) -> None:

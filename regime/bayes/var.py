@@ -768,7 +768,9 @@ class MarkovSwitchingVARResults:
         )
         data = replace(fresh, mean=d.mean, sd=d.sd, ar1_sd=d.ar1_sd)
         groups = {g: self.idata[g] for g in self.idata.groups()}
-        groups["posterior"] = self.idata.posterior.copy()  # add_derived writes into it
+        # add_derived writes into it: without the fit's month axis, so the new regime paths
+        # keep every month (assigned into the old axis they would be cut to the fit's months)
+        groups["posterior"] = self.idata.posterior.drop_dims(D.MONTH, errors="ignore")
         idata = az.InferenceData(**groups)
         new = copy.copy(self)
         new.idata, new.data = idata, data

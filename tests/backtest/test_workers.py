@@ -40,3 +40,23 @@ def test_each_worker_keeps_one_model_cache_and_compile_folder(
 def test_compiledir_flag_is_replaced_not_added() -> None:
     flags = with_compiledir("floatX=float64,compiledir=/old", Path("/new"))
     assert flags == "floatX=float64,compiledir=/new"
+
+
+def test_threads_of_one_worker_get_their_own_model_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `dask worker` runs a thread per core; a cache is not thread-safe, so each thread
+    of a worker keeps its own (and keeps it across its tasks)."""
+    import threading
+    from types import SimpleNamespace
+
+    import distributed
+
+    plugin = CompileDirPlugin("/unused")
+    fake = SimpleNamespace(plugins={CompileDirPlugin.name: plugin})
+    monkeypatch.setattr(distributed, "get_worker", lambda: fake)
+    mine = worker_models()
+    assert worker_models() is mine
+    other: list[object] = []
+    t = threading.Thread(target=lambda: other.extend([worker_models(), worker_models()]))
+    t.start()
+    t.join()
+    assert other[0] is other[1] and other[0] is not mine

@@ -557,3 +557,15 @@ def test_markov_regressor_not_derived_from_macro_is_refused() -> None:
     with pytest.raises(BadInputError, match="model.exog 'recon' is not derived from the macro"):
         check_scenario_features(cfg)
     check_scenario_features(Config(model=ModelSpec(exog=("fedfunds_chg6",))))
+
+
+def test_a_model_saved_with_same_month_regressors_is_refused_in_scenarios(panel: Panel) -> None:
+    """Folders saved before regressors were lagged store no exog_lag (from_layout then
+    gives 0): their scenarios would shift every regressor by a month, so they are refused
+    with one sentence. New folders store the lag."""
+    res = fed_regressor(panel, -0.8)
+    assert res.layout()[1]["exog_lag"] == 1
+    res.exog_lag = 0
+    hold = ScenarioSpec(name="hold", horizon=6, paths={"fedfunds": {"kind": "hold"}})
+    with pytest.raises(BadInputError, match="same-month exog regressors"):
+        run(res, [hold], n_samples=50, seed=0)

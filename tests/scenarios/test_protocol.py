@@ -310,6 +310,10 @@ def test_var_filtered_forward_keeps_parameters_and_filters_the_new_months(panel:
     full = known_var(panel)
     after = before.filtered_forward(macro_block(panel.frame), random_seed=0)
     assert after.data.nobs == before.data.nobs + 24 == full.data.nobs
+    assert after.idata.posterior.sizes["month"] == full.data.nobs  # regime paths: every month
+    np.testing.assert_array_equal(
+        after.idata.posterior["regime_path"].isel(month=slice(-24, None)).shape[-1], 24
+    )
     for name in ("const", "coef", "chol"):
         np.testing.assert_allclose(after._raw()[name], before._raw()[name], rtol=1e-12)
     np.testing.assert_allclose(after.data.history, full.data.history)
