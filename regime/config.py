@@ -156,7 +156,7 @@ class ModelSpec(Spec):
     refused).
     """
 
-    kind: Literal["markov", "observed", "var"] = "markov"
+    kind: Literal["markov", "observed", "var"] = "var"
     k_regimes: int = Field(2, ge=2, le=6)
     order: int = Field(1, ge=1, le=VAR_MAX_LAGS, description="VAR lags p (kind var)")
     switching_coefs: bool = Field(False, description="VAR lag coefficients per regime (kind var)")

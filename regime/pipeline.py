@@ -22,7 +22,7 @@ from regime.data.base import Prefer, SeriesData, merge_history
 from regime.data.cache import Cache, default_cache_dir
 from regime.data.cache import CacheCorruptError as CacheCorruptError
 from regime.data.pull import pull
-from regime.data.sample import simulate_sample
+from regime.data.sample import SAMPLE_SEED, simulate_sample
 from regime.errors import BadInputError
 from regime.features.panel import Panel, build_panel
 from regime.progress import ProgressFn
@@ -127,7 +127,7 @@ def import_series(
         return [cache.put(s) for s in merged.values()]
 
 
-def synthetic_series(seed: int = 20260101) -> dict[str, SeriesData]:
+def synthetic_series(seed: int = SAMPLE_SEED) -> dict[str, SeriesData]:
     series, _ = simulate_sample(seed=seed)
     return series
 

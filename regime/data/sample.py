@@ -1,34 +1,64 @@
 """Deterministic synthetic demo sample (labelled synthetic everywhere).
 
-``regime demo`` runs offline on series simulated here. The simulator is a
-two-regime Markov switching model for the small-cap relative return whose
-transition probabilities move with the 6-month change of a simulated Fed funds
-rate, driven by simulated inflation; the dollar is an AR(1) in log changes.
+``regime demo`` runs offline on series simulated here: a two-regime
+**regime-switching VAR** of the monthly macro changes and the small-cap relative
+return, whose regimes are driven by the macro levels. It is the family of the
+default model (:class:`regime.bayes.var.MarkovSwitchingVAR`, K=2, TVTP on
+``fedfunds_chg6``, ``cpi_yoy``, ``usd_yoy``), so the demo shows scenario
+differences the model can really learn. Everything is simulated in *panel time*:
+row t of the feature panel built from these series holds exactly the values
+simulated for month t (the CPI series is written one month earlier, because the
+panel moves CPI one month later for its release lag).
 
-Calibration (real data, 1974-01..2025-11, computed from FRED FEDFUNDS,
-CPIAUCSL, TWEXBMTH and Ken French SMB):
+Regimes (k = 0 "easing", 1 "tightening"; the VAR's default order puts the lower
+mean Fed funds change first). The transition out of regime k in month t is
+logistic in the standardized levels of month t-1,
+``z = (fedfunds_chg6 / 1.5, (cpi_yoy - 3.5) / 2, (usd_yoy - 2) / 6)``:
+high inflation and a rising Fed rate make tightening likely, low inflation easing.
 
-===========================  =========  ==========
-statistic                    real       simulator
-===========================  =========  ==========
-SMB mean, % per month        0.15       ~0.10
-SMB sd, % per month          2.99       ~3.0
-Fed funds mean / sd, %       4.79/3.91  ~4.7/3.5
-CPI YoY mean / sd, %         3.97/3.01  ~3.8/2.6
-CPI monthly ann. AR(1)       0.66       ~0.6
-dollar monthly log chg sd %  1.28       1.28
-===========================  =========  ==========
+Equations for month t (lags from t-1; ``d`` = change of last month):
 
-The regime parameters (calm: mean 0.35, sd 2.3; stress: mean -0.45, sd 4.2)
-reproduce the SMB mean, sd and fat tails (kurtosis ~6 from the mixture); the
-transition logits (calm->stress -3.0 + 0.8 z, stress->calm -2.2 - 0.5 z, z the
-standardized 6-month Fed funds change) make tightening raise the chance of the
-stress regime and keep ~68% of months calm.
+* Fed funds change (pp): ``c_fed[k] + 0.45 d_fed + 0.25 d_cpi_yoy
+  - 0.02 (fed - 1 - cpi_yoy) + sd_fed[k] e``, the level floored at 0.05 %;
+* inflation: monthly CPI inflation (annualised %) = trend + AR(1) noise; the
+  trend moves towards 3.5 % and drifts up in easing and down in tightening.
+  ``cpi_yoy`` and its change are *derived* from the index, as in the data, so
+  the VAR only approximates their dynamics (as it does on real data);
+* dollar log change (%): ``c_usd[k] + 0.35 d_usd - 0.01 (log level gap) + sd_usd[k] e``;
+* relative return (% per month): ``c_rel[k] - 0.9 d_fed - 0.6 d_cpi_yoy
+  - 0.12 d_usd + sd_rel[k] e`` (+0.3 in June from 1989: the reconstitution month).
+
+The small error-correction terms and the zero floor keep the levels in their
+historical ranges; they are outside the VAR (a mild misspecification, like the
+data's). The lag coefficients of the relative return are those of an OLS VAR(1)
+on the real panel (rounded); the regime means of the relative return (+0.4 / -0.3)
+are larger than the real data's, so the demo's scenarios differ visibly.
+
+Calibration: real panel 1981-03..2025-11 (FRED FEDFUNDS, CPIAUCSL, TWEXBMTH +
+DTWEXBGS, Ken French SMB) against the demo sample (seed ``SAMPLE_SEED``, same
+months); ``python -m regime.data.sample`` prints the demo's column.
+
+==============================  ============  ============
+statistic                       real          demo
+==============================  ============  ============
+Fed funds level mean / sd, %    4.87 / 3.94   5.15 / 2.70
+CPI YoY mean / sd, %            3.10 / 1.96   3.68 / 1.39
+Fed change sd, pp; lag-1 ac     0.33; 0.48    0.36; 0.61
+CPI YoY change sd, pp; ac       0.40; 0.43    0.37; 0.43
+dollar log change sd, %; ac     1.32; 0.40    1.38; 0.42
+relative return mean / sd, %    0.02 / 2.97   -0.01 / 2.79
+relative return lag-1 ac        -0.04         -0.02
+share of months easing          -             0.41
+mean regime spell, months       -             21
+==============================  ============  ============
+
+Over seeds 1-3 the same statistics stay within about 20 % of these (Fed level sd
+3.2-3.8, CPI YoY sd 1.5-2.3, relative return mean -0.1..0.2).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -37,92 +67,254 @@ from regime.data.base import SeriesData, SeriesMeta
 
 SMB_ID = "F-F_Research_Data_Factors:SMB"
 SAMPLE_SERIES = ("FEDFUNDS", "CPIAUCSL", "DTWEXBGS", SMB_ID)
+SAMPLE_SEED = 20260125  # its last months resemble late 2025: Fed funds 4.1 %, CPI 3.1 %
+# first year with a June reconstitution effect (the Russell indexes' first reconstitution)
+JUNE_FROM = 1989
+HISTORY = 13  # months of history a forward simulation needs (12-month changes, one lag)
 
 
 @dataclass(frozen=True)
 class SampleParams:
-    """Documented simulator parameters (units: % per month unless stated)."""
+    """Documented simulator parameters (units: % and pp per month unless stated).
 
-    mu: tuple[float, float] = (0.35, -0.45)
-    sigma: tuple[float, float] = (2.3, 4.2)
-    a_calm_to_stress: float = -3.0
-    b_calm_to_stress: float = 0.8
-    a_stress_to_calm: float = -2.2
-    b_stress_to_calm: float = -0.5
-    june_effect: float = 0.3  # added in June from 1989 (reconstitution month)
-    infl_trend_mean: float = 3.8  # % annualised
-    infl_trend_phi: float = 0.99
-    infl_trend_sd: float = 0.35
-    infl_noise_sd: float = 2.5
-    fed_phi: float = 0.98
-    fed_intercept: float = 0.5
-    fed_infl_loading: float = 1.1
-    fed_sd: float = 0.45
-    usd_drift: float = 0.1  # % per month
-    usd_phi: float = 0.39
-    usd_sd: float = 1.28 * np.sqrt(1 - 0.39**2)
+    Tuples indexed by regime: (0 easing, 1 tightening).
+    """
+
+    # transitions: logit of leaving regime k = a_leave[k] + b_leave[k] . z
+    a_leave: tuple[float, float] = (-3.0, -3.0)
+    b_leave: tuple[tuple[float, float, float], tuple[float, float, float]] = (
+        (0.4, 1.2, 0.0),  # easing -> tightening: rising rates, high inflation
+        (-0.4, -1.2, 0.0),  # tightening -> easing: falling rates, low inflation
+    )
+    z_center: tuple[float, float, float] = (0.0, 3.5, 2.0)
+    z_scale: tuple[float, float, float] = (1.5, 2.0, 6.0)
+    # Fed funds
+    c_fed: tuple[float, float] = (-0.12, 0.10)
+    sd_fed: tuple[float, float] = (0.30, 0.22)
+    fed_ar: float = 0.45
+    fed_on_cpi: float = 0.25
+    fed_ec: float = 0.02
+    fed_target: tuple[float, float] = (1.0, 1.0)  # intercept, loading on cpi_yoy
+    fed_floor: float = 0.05
+    # inflation (annualised monthly CPI inflation = trend + noise)
+    infl_mean: float = 3.5
+    infl_trend_phi: float = 0.985
+    infl_trend_sd: float = 0.25
+    infl_trend_drift: tuple[float, float] = (0.03, -0.03)
+    infl_noise_phi: float = 0.45
+    infl_noise_sd: float = 2.8
+    # dollar (100 x log index)
+    c_usd: tuple[float, float] = (-0.15, 0.25)
+    sd_usd: tuple[float, float] = (1.35, 1.15)
+    usd_ar: float = 0.35
+    usd_ec: float = 0.01
+    usd_center: float = 100.0 * np.log(100.0)
+    fed_usd_corr: float = 0.1  # within-regime correlation of the Fed and dollar shocks
+    # relative return
+    c_rel: tuple[float, float] = (0.40, -0.30)
+    sd_rel: tuple[float, float] = (3.2, 2.6)
+    rel_on: tuple[float, float, float] = (-0.9, -0.6, -0.12)  # lagged d_fed, d_cpi_yoy, d_usd
+    june_effect: float = 0.3
+
+
+@dataclass
+class SampleState:
+    """Paths of the simulator, arrays (paths, months) in panel time.
+
+    ``fed`` (%), ``infl`` (annualised monthly CPI inflation, %), ``trend``,
+    ``noise`` (its two parts), ``logcpi`` (log index), ``usd`` (100 x log
+    index), ``d_fed``/``d_cpi``/``d_usd`` (the VAR's changes: pp, pp, %),
+    ``rel`` (% per month) and ``regime``.
+    """
+
+    fed: np.ndarray
+    infl: np.ndarray
+    trend: np.ndarray
+    noise: np.ndarray
+    logcpi: np.ndarray
+    usd: np.ndarray
+    d_fed: np.ndarray
+    d_cpi: np.ndarray
+    d_usd: np.ndarray
+    rel: np.ndarray
+    regime: np.ndarray
+    months: pd.PeriodIndex = field(default_factory=lambda: pd.PeriodIndex([], freq="M"))
+
+    @property
+    def cpi_yoy(self) -> np.ndarray:
+        """YoY CPI inflation, % (NaN in the first 12 months)."""
+        out = np.full_like(self.logcpi, np.nan)
+        out[:, 12:] = 100.0 * np.expm1(self.logcpi[:, 12:] - self.logcpi[:, :-12])
+        return out
+
+    def tail(self, months: int = HISTORY) -> SampleState:
+        """The last ``months`` months (a forward simulation's start)."""
+        arrays = {k: v[:, -months:] for k, v in self._arrays().items()}
+        return SampleState(**arrays, months=self.months[-months:])
+
+    def select(self, paths: np.ndarray) -> SampleState:
+        return SampleState(**{k: v[paths] for k, v in self._arrays().items()}, months=self.months)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {
+            k: getattr(self, k)
+            for k in (
+                "fed", "infl", "trend", "noise", "logcpi", "usd",
+                "d_fed", "d_cpi", "d_usd", "rel", "regime",
+            )
+        }  # fmt: skip
+
+
+def _initial(n_paths: int, p: SampleParams) -> SampleState:
+    """A flat start (13 months at the long-run levels, regime 0); burnt in by the caller."""
+    shape = (n_paths, HISTORY)
+    infl = np.full(shape, p.infl_mean)
+    logcpi = np.log(30.0) + np.cumsum(infl / 1200.0, axis=1)
+    return SampleState(
+        fed=np.full(shape, p.fed_target[0] + p.fed_target[1] * p.infl_mean),
+        infl=infl,
+        trend=np.full(shape, p.infl_mean),
+        noise=np.zeros(shape),
+        logcpi=logcpi,
+        usd=np.full(shape, p.usd_center),
+        d_fed=np.zeros(shape),
+        d_cpi=np.zeros(shape),
+        d_usd=np.zeros(shape),
+        rel=np.zeros(shape),
+        regime=np.zeros(shape, dtype=int),
+    )
+
+
+def simulate_paths(
+    rng: np.random.Generator,
+    start: SampleState,
+    months: pd.PeriodIndex,
+    params: SampleParams | None = None,
+    n_paths: int | None = None,
+) -> SampleState:
+    """Simulate ``months`` forward from the last ``HISTORY`` months of ``start``.
+
+    ``start`` holds one path (broadcast to ``n_paths``) or ``n_paths`` paths. The
+    result holds the history followed by the new months (panel time), so that
+    its :attr:`SampleState.cpi_yoy` and 6- and 12-month changes are defined.
+    """
+    p = params or SampleParams()
+    hist = start.tail()
+    m = hist.fed.shape[0] if n_paths is None else n_paths
+    h = len(months)
+    total = HISTORY + h
+
+    def grow(a: np.ndarray, dtype: type = float) -> np.ndarray:
+        out: np.ndarray = np.zeros((m, total), dtype=dtype)
+        out[:, :HISTORY] = np.broadcast_to(a, (m, HISTORY))
+        return out
+
+    s = {k: grow(v, int if k == "regime" else float) for k, v in hist._arrays().items()}
+    fed, infl, trend, noise, logcpi, usd = (
+        s[k] for k in ("fed", "infl", "trend", "noise", "logcpi", "usd")
+    )
+    d_fed, d_cpi, d_usd, rel, reg = (s[k] for k in ("d_fed", "d_cpi", "d_usd", "rel", "regime"))
+    a_leave = np.asarray(p.a_leave)
+    b_leave = np.asarray(p.b_leave)
+    zc, zs = np.asarray(p.z_center), np.asarray(p.z_scale)
+    c_fed, sd_fed = np.asarray(p.c_fed), np.asarray(p.sd_fed)
+    c_usd, sd_usd = np.asarray(p.c_usd), np.asarray(p.sd_usd)
+    c_rel, sd_rel = np.asarray(p.c_rel), np.asarray(p.sd_rel)
+    drift = np.asarray(p.infl_trend_drift)
+    rho = p.fed_usd_corr
+    for t in range(HISTORY, total):
+        u = t - 1
+        cpi_yoy = 100.0 * np.expm1(logcpi[:, u] - logcpi[:, u - 12])
+        usd_yoy = 100.0 * np.expm1((usd[:, u] - usd[:, u - 12]) / 100.0)
+        z = (np.stack([fed[:, u] - fed[:, u - 6], cpi_yoy, usd_yoy], axis=1) - zc) / zs
+        k0 = reg[:, u]
+        leave = 1.0 / (1.0 + np.exp(-(a_leave[k0] + np.einsum("ij,ij->i", b_leave[k0], z))))
+        k = np.where(rng.random(m) < leave, 1 - k0, k0)
+        reg[:, t] = k
+        e = rng.standard_normal((m, 5))
+        # inflation: trend and noise, the index, and the YoY change it implies
+        trend[:, t] = (
+            p.infl_mean
+            + p.infl_trend_phi * (trend[:, u] - p.infl_mean)
+            + drift[k]
+            + p.infl_trend_sd * e[:, 0]
+        )
+        noise[:, t] = p.infl_noise_phi * noise[:, u] + p.infl_noise_sd * e[:, 1]
+        infl[:, t] = trend[:, t] + noise[:, t]
+        logcpi[:, t] = logcpi[:, u] + infl[:, t] / 1200.0
+        d_cpi[:, t] = 100.0 * np.expm1(logcpi[:, t] - logcpi[:, t - 12]) - cpi_yoy
+        # Fed funds: regime drift, persistence, response to inflation, pull to a target
+        gap = fed[:, u] - (p.fed_target[0] + p.fed_target[1] * cpi_yoy)
+        want = (
+            c_fed[k]
+            + p.fed_ar * d_fed[:, u]
+            + p.fed_on_cpi * d_cpi[:, u]
+            - p.fed_ec * gap
+            + sd_fed[k] * e[:, 2]
+        )
+        fed[:, t] = np.maximum(fed[:, u] + want, p.fed_floor)
+        d_fed[:, t] = fed[:, t] - fed[:, u]
+        # dollar: its shock correlated with the Fed's
+        e_usd = rho * e[:, 2] + np.sqrt(1.0 - rho**2) * e[:, 3]
+        d_usd[:, t] = (
+            c_usd[k]
+            + p.usd_ar * d_usd[:, u]
+            - p.usd_ec * (usd[:, u] - p.usd_center)
+            + sd_usd[k] * e_usd
+        )
+        usd[:, t] = usd[:, u] + d_usd[:, t]
+        june = (
+            p.june_effect
+            if months[t - HISTORY].month == 6 and months[t - HISTORY].year >= JUNE_FROM
+            else 0.0
+        )
+        rel[:, t] = (
+            c_rel[k]
+            + p.rel_on[0] * d_fed[:, u]
+            + p.rel_on[1] * d_cpi[:, u]
+            + p.rel_on[2] * d_usd[:, u]
+            + june
+            + sd_rel[k] * e[:, 4]
+        )
+    hist_months = pd.period_range(end=months[0] - 1, periods=HISTORY, freq="M")
+    return SampleState(**s, months=pd.PeriodIndex(hist_months.append(months)))
+
+
+def simulate_state(
+    start: str = "1973-01",
+    end: str = "2025-12",
+    seed: int = SAMPLE_SEED,
+    params: SampleParams | None = None,
+    burn: int = 240,
+) -> SampleState:
+    """One path over ``start..end`` (panel time) after ``burn`` months from a flat start."""
+    p = params or SampleParams()
+    rng = np.random.default_rng(seed)
+    months = pd.period_range(start, end, freq="M")
+    pre = pd.period_range(end=months[0] - 1, periods=burn, freq="M")
+    warm = simulate_paths(rng, _initial(1, p), pre, p)
+    path = simulate_paths(rng, warm, months, p)
+    return path.tail(len(months))
 
 
 def simulate_sample(
     start: str = "1973-01",
     end: str = "2025-12",
-    seed: int = 20260101,
+    seed: int = SAMPLE_SEED,
     params: SampleParams | None = None,
 ) -> tuple[dict[str, SeriesData], np.ndarray]:
-    """Simulate the demo series; also returns the true regime path (0 calm, 1 stress)."""
-    p = params or SampleParams()
-    rng = np.random.default_rng(seed)
-    months = pd.period_range(start, end, freq="M")
-    n = len(months)
-    trend = np.empty(n)
-    infl = np.empty(n)
-    fed = np.empty(n)
-    dusd = np.empty(n)
-    trend[0], fed[0], dusd[0] = 6.0, 6.0, 0.0
-    for t in range(n):
-        if t:
-            trend[t] = (
-                p.infl_trend_mean
-                + p.infl_trend_phi * (trend[t - 1] - p.infl_trend_mean)
-                + p.infl_trend_sd * rng.standard_normal()
-            )
-            target = p.fed_intercept + p.fed_infl_loading * trend[t]
-            fed[t] = max(
-                0.05,
-                p.fed_phi * fed[t - 1]
-                + (1 - p.fed_phi) * target
-                + p.fed_sd * rng.standard_normal(),
-            )
-            dusd[t] = (
-                p.usd_drift
-                + p.usd_phi * (dusd[t - 1] - p.usd_drift)
-                + (p.usd_sd * rng.standard_normal())
-            )
-        infl[t] = trend[t] + p.infl_noise_sd * rng.standard_normal()
-    cpi = 30.0 * np.exp(np.cumsum(infl / 1200.0))
-    usd = 40.0 * np.exp(np.cumsum(dusd / 100.0))
-    chg6 = np.r_[np.zeros(6), fed[6:] - fed[:-6]]
-    z = chg6 / 1.6  # sd of the real 6-month change is ~1.6 pp
-    state = np.zeros(n, dtype=int)
-    smb = np.empty(n)
-    for t in range(n):
-        if t:
-            if state[t - 1] == 0:
-                p_switch = _logistic(p.a_calm_to_stress + p.b_calm_to_stress * z[t - 1])
-            else:
-                p_switch = _logistic(p.a_stress_to_calm + p.b_stress_to_calm * z[t - 1])
-            state[t] = 1 - state[t - 1] if rng.random() < p_switch else state[t - 1]
-        k = state[t]
-        june = p.june_effect if (months[t].month == 6 and months[t].year >= 1989) else 0.0
-        smb[t] = p.mu[k] + june + p.sigma[k] * rng.standard_normal()
+    """Simulate the demo series; also returns the true regime path (0 easing, 1 tightening)."""
+    st = simulate_state(start, end, seed, params)
+    months = st.months
     raw = {
-        "FEDFUNDS": (np.round(fed, 2), "Percent"),
-        "CPIAUCSL": (np.round(cpi, 3), "Index"),
-        "DTWEXBGS": (np.round(usd, 4), "Index"),
-        SMB_ID: (np.round(smb, 2), "percent per month"),
+        "FEDFUNDS": (months, np.round(st.fed[0], 2), "Percent"),
+        # written at its reference month: the panel moves it one month later
+        "CPIAUCSL": (months - 1, np.round(np.exp(st.logcpi[0]), 3), "Index"),
+        "DTWEXBGS": (months, np.round(np.exp(st.usd[0] / 100.0), 4), "Index"),
+        SMB_ID: (months, np.round(st.rel[0], 2), "percent per month"),
     }
     out = {}
-    for sid, (vals, units) in raw.items():
+    for sid, (index, vals, units) in raw.items():
         meta = SeriesMeta(
             series_id=sid,
             source="synthetic",
@@ -133,9 +325,39 @@ def simulate_sample(
             origin=f"regime.data.sample.simulate_sample(seed={seed})",
             synthetic=True,
         )
-        out[sid] = SeriesData(pd.Series(vals, index=months, name=sid), meta).finalized()
-    return out, state
+        out[sid] = SeriesData(pd.Series(vals, index=index, name=sid), meta).finalized()
+    return out, st.regime[0].copy()
 
 
-def _logistic(x: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-x)))
+def calibration(st: SampleState) -> dict[str, float]:
+    """The statistics of the module docstring's table, for one path."""
+    f = pd.DataFrame(
+        {
+            "fed": st.fed[0],
+            "cpi_yoy": st.cpi_yoy[0],
+            "d_fed": st.d_fed[0],
+            "d_cpi": st.d_cpi[0],
+            "d_usd": st.d_usd[0],
+            "rel": st.rel[0],
+        }
+    ).iloc[13:]
+    out = {}
+    for c in f:
+        out[f"{c} mean"] = float(f[c].mean())
+        out[f"{c} sd"] = float(f[c].std())
+        out[f"{c} ac1"] = float(f[c].autocorr())
+    out["share easing"] = float((st.regime[0] == 0).mean())
+    switches = int((np.diff(st.regime[0]) != 0).sum())
+    out["mean regime duration, months"] = len(st.regime[0]) / max(switches, 1)
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover - prints the calibration column
+    full = simulate_state()
+    first = int(np.flatnonzero(full.months == pd.Period("1981-03"))[0]) - HISTORY
+    part = SampleState(
+        **{k: v[:, first:-1] for k, v in full._arrays().items()}, months=full.months[first:-1]
+    )
+    stats = calibration(part)
+    for key, value in stats.items():
+        print(f"{key:32s} {value:8.3f}")
