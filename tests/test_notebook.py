@@ -15,9 +15,10 @@ from regime.pipeline import fit_and_save, panel_for, synthetic_series
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "inspect_posterior.ipynb"
 
 
-def test_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("kind", ["var", "markov"])
+def test_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     cfg = Config(
-        model=ModelSpec(draws=200, tune=200, chains=2, n_starts=4, holdout_years=0),
+        model=ModelSpec(kind=kind, draws=200, tune=200, chains=2, n_starts=4, holdout_years=0),
         report=ReportSpec(models_dir=tmp_path / "models", out_dir=tmp_path / "r"),
     )
     _, folder = fit_and_save(

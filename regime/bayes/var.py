@@ -86,6 +86,12 @@ LEVEL_COLUMNS = (D.FEDFUNDS, D.CPI_YOY, D.USD)  # the panel levels macro_changes
 SCENARIO_VARIABLES = {"fedfunds": FEDFUNDS_CHG, "inflation": CPI_YOY_CHG, "dollar": USD_LOGCHG}
 MIN_NOBS = 36
 DOMINANT = 0.5  # a month is "dominated" by a regime whose smoothed probability exceeds this
+# Words for a regime's measured characteristics (describe_regimes' "name"), per month:
+FED_HOLD_SD = 0.1  # Fed funds change sd below this (pp): "Fed on hold"
+FED_MOVE = 0.02  # mean Fed funds change beyond +-this (pp): "easing" / "tightening"
+INFLATION_MOVE = 0.03  # mean CPI YoY change beyond +-this (pp): "inflation rising/falling"
+REL_MOVE = 0.1  # mean relative return beyond +-this (%): "small caps lead/lag"
+VOLATILE_RATIO = 1.15  # relative-return sd this many times the others': "volatile"/"calm"
 
 
 def macro_block(frame: pd.DataFrame) -> pd.DataFrame:
@@ -849,11 +855,12 @@ class MarkovSwitchingVARResults:
     def describe_regimes(self) -> pd.DataFrame:
         """One row per regime, weighted by the smoothed probabilities over history.
 
-        Columns: ``mean_<var>`` (mean monthly change / return, the variable's
-        units), ``sd_<var>``, ``corr_<a>_<b>`` (within-regime correlations of the
-        variables), ``expected_duration_months``, ``share`` (of history),
-        ``months_dominated`` (count of months with probability > 0.5) and
-        ``dominated`` (those months as ``start..end`` spans).
+        Columns: ``name`` (words for the numbers, :func:`regime_name`),
+        ``mean_<var>`` (mean monthly change / return, the variable's units),
+        ``sd_<var>``, ``corr_<a>_<b>`` (within-regime correlations of the variables),
+        ``expected_duration_months``, ``share`` (of history), ``months_dominated``
+        (count of months with probability > 0.5) and ``dominated`` (those months as
+        ``start..end`` spans).
         """
         w = self.smoothed_probabilities.to_numpy()
         x = self.data.endog
@@ -886,7 +893,9 @@ class MarkovSwitchingVARResults:
             row["months_dominated"] = int(dom.sum())
             row["dominated"] = _spans(self.data.index, dom)
             rows.append(row)
-        return pd.DataFrame(rows, index=pd.Index(range(self.k_regimes), name=D.REGIME))
+        out = pd.DataFrame(rows, index=pd.Index(range(self.k_regimes), name=D.REGIME))
+        out.insert(0, "name", [regime_name(out, k) for k in range(self.k_regimes)])
+        return out
 
     def _return_betas(self, k: int) -> dict[str, float]:
         """Posterior mean of regime k's contemporaneous betas of ``rel_return`` on the other
@@ -1190,6 +1199,50 @@ def _data_from_dict(m: dict[str, Any]) -> VARData:
 def _digest(spec: dict[str, Any], data: dict[str, Any]) -> str:
     blob = json.dumps({"spec": spec, "data": data}, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+def regime_name(described: pd.DataFrame, k: int) -> str:
+    """Words for regime ``k``'s row of :meth:`MarkovSwitchingVARResults.describe_regimes`
+    (thresholds: the module constants ``FED_*``, ``INFLATION_MOVE``, ``REL_MOVE``,
+    ``VOLATILE_RATIO``), e.g. "easing, inflation rising, small caps lead, volatile"."""
+    row = described.loc[k]
+    words = []
+
+    def get(col: str) -> float:
+        try:
+            v = float(row[col])  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError):
+            return np.nan
+        return v if np.isfinite(v) else np.nan
+
+    fed, fed_sd = get(f"mean_{FEDFUNDS_CHG}"), get(f"sd_{FEDFUNDS_CHG}")
+    if fed_sd < FED_HOLD_SD:
+        words.append("Fed on hold")
+    elif fed <= -FED_MOVE:
+        words.append("easing")
+    elif fed >= FED_MOVE:
+        words.append("tightening")
+    elif np.isfinite(fed):
+        words.append("Fed moves both ways")
+    infl = get(f"mean_{CPI_YOY_CHG}")
+    if infl >= INFLATION_MOVE:
+        words.append("inflation rising")
+    elif infl <= -INFLATION_MOVE:
+        words.append("inflation falling")
+    rel = get(f"mean_{D.REL_RETURN}")
+    if rel >= REL_MOVE:
+        words.append("small caps lead")
+    elif rel <= -REL_MOVE:
+        words.append("small caps lag")
+    col = f"sd_{D.REL_RETURN}"
+    if col in described and len(described) > 1:
+        sd = described[col].astype(float)
+        others = sd.drop(index=k)
+        if sd[k] >= VOLATILE_RATIO * others.max():
+            words.append("volatile")
+        elif sd[k] * VOLATILE_RATIO <= others.min():
+            words.append("calm")
+    return ", ".join(words) or f"regime {k}"
 
 
 def _spans(index: pd.Index, mask: np.ndarray) -> str:

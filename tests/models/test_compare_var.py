@@ -15,7 +15,7 @@ def test_var_is_a_candidate_scored_on_the_held_out_returns() -> None:
     panel = build_panel(simulate_sample(seed=11)[0], cfg.features, cfg.data)
     spec = ModelSpec(kind="var", k_regimes=2, tvtp_features=())
     assert "VAR(1) K=2" in candidates(spec)
-    assert not any(c.kind == "var" for c in candidates(ModelSpec()).values())
+    assert not any(c.kind == "var" for c in candidates(ModelSpec(kind="markov")).values())
     lpd, n = _holdout_lpd(panel, spec, 2, draws=60, tune=60, chains=1, seed=0, baseline=False)
     base, _ = _holdout_lpd(panel, spec, 2, draws=60, tune=60, chains=1, seed=0, baseline=True)
     assert n == 24 and lpd.shape == base.shape == (24,)

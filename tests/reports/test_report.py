@@ -116,8 +116,8 @@ def test_report_without_baseline_says_so(demo_report: tuple[Config, Path], tmp_p
 
 
 def test_report_shows_the_macro_side_of_each_scenario(demo_report: tuple[Config, Path]) -> None:
-    """Macro fans, regimes over the horizon and the scenario list; the Markov model has
-    no regime description table, so that section (and its CSV) is left out."""
+    """Macro fans, regimes over the horizon and the scenario list; the default model
+    (the VAR) also describes its regimes, named in words (table and regimes.csv)."""
     _cfg, path = demo_report
     html = path.read_text()
     parser = _Collector()
@@ -129,8 +129,12 @@ def test_report_shows_the_macro_side_of_each_scenario(demo_report: tuple[Config,
     listed = html.split('id="descriptions-list"', 1)[1].split("</ul>", 1)[0]
     assert re.findall(r"<li><b>([^<]+)</b>", listed) == [str(n) for n in ds.scenario.values]
     assert "Fed cuts 75 bp over 6 months" in listed
-    assert 'id="regime-description"' not in html and 'id="regime-table"' not in html
-    assert not (path.parent / "regimes.csv").exists()
+    table = html.split('id="regime-table"', 1)[1].split("</table>", 1)[0]
+    names = pd.read_csv(path.parent / "regimes.csv", index_col=0)["name"]
+    assert '<td class="l">name</td>' in table
+    for name in names:
+        assert f"<td>{name}</td>" in table
+        assert re.search(r"easing|tightening|Fed on hold|Fed moves both ways", name), name
 
 
 def test_report_escapes_scenario_descriptions(
@@ -284,6 +288,14 @@ def test_pipeline_on_real_data(raw_dir: Path, tmp_path: Path) -> None:
         assert f">{sid}</td>" in html
     assert ">2026-05</td>" in html  # FEDFUNDS' last month
     assert ">2025-11</td>" in html  # SMB's last month
+    # the default VAR's regimes, named from their measured characteristics
+    described = pd.read_csv(path.parent / "regimes.csv", index_col=0)
+    table = html.split('id="regime-table"', 1)[1].split("</table>", 1)[0]
+    assert len(described) == cfg.model.k_regimes
+    for k, row in described.iterrows():
+        print(f"\nreal-data regime {k}: {row['name']} (share {row['share']:.2f})")
+        assert f"<td>{row['name']}</td>" in table
+        assert f"<td>{row['mean_rel_return']:.3g}</td>" in table
 
 
 # --------------------------------------------------------------------------- backtest block
