@@ -11,9 +11,9 @@ sample, which starts ``p`` months after the first row)::
 Units are the variables' own (default: change of Fed funds in pp, change of CPI
 YoY inflation in pp, dollar log change in %, relative return in % per month,
 all monthly). The sampler works on internally standardized series
-(``(x - mean) / sd``); the priors of :mod:`regime.bayes.var_priors` are in those
-sds, and every reported parameter (``const``, ``coef``, ``cov``, ``resid_sd``,
-``corr``) is back in the variables' units.
+(``(x - mean) / sd``); the priors (``VAR_DEFAULT_PRIORS`` in
+:mod:`regime.bayes.priors`) are in those sds, and every reported parameter
+(``const``, ``coef``, ``cov``, ``resid_sd``, ``corr``) is back in the variables' units.
 
 Regimes are identified by ordering the (standardized) intercept of one
 variable, ``order_by`` (default the first): regime 0 has the lowest, e.g. the
@@ -55,8 +55,8 @@ from regime.bayes.markov import (
     ergodic,
     transition_numpy,
 )
+from regime.bayes.priors import resolve_var_priors
 from regime.bayes.protocol import ScenarioInputs, Simulation, data_fingerprint
-from regime.bayes.var_priors import resolve_var_priors
 from regime.config import VAR_MAX_LAGS as MAX_LAGS
 from regime.config import VAR_MAX_REGIMES
 from regime.errors import BadInputError
@@ -497,7 +497,7 @@ class MarkovSwitchingVAR:
         Variable whose intercept orders the regimes (regime 0 lowest); default
         ``fedfunds_chg`` when present, else the first column.
     priors : dict
-        Overrides of :data:`regime.bayes.var_priors.VAR_DEFAULT_PRIORS`.
+        Overrides of :data:`regime.bayes.priors.VAR_DEFAULT_PRIORS`.
     """
 
     kind = "var"
