@@ -31,6 +31,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "MarkovSwitching": ("regime.bayes.switching", "MarkovSwitching"),
+    "MarkovSwitchingVAR": ("regime.bayes.var", "MarkovSwitchingVAR"),
     "ObservedRegimes": ("regime.bayes.observed", "ObservedRegimes"),
     "hamilton_filter": ("regime.regimes.hamilton", "hamilton_filter"),
     "load_model": ("regime.models.io", "load_model"),

@@ -20,3 +20,15 @@ def test_numba_opt_level_is_2_unless_the_user_sets_one(user: str | None, want: i
         [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
     )
     assert int(out.stdout.strip().splitlines()[-1]) == want
+
+
+def test_public_names_resolve() -> None:
+    """The top-level names (imported lazily) are the library's classes and functions."""
+    import regime
+    from regime.bayes.switching import MarkovSwitching
+    from regime.bayes.var import MarkovSwitchingVAR
+
+    assert regime.MarkovSwitchingVAR is MarkovSwitchingVAR
+    assert regime.MarkovSwitching is MarkovSwitching
+    for name in regime.__all__:
+        assert getattr(regime, name) is not None, name
