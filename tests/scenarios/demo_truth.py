@@ -111,11 +111,6 @@ def _return_means(st: SampleState, months: pd.PeriodIndex, p: SampleParams) -> n
     )
 
 
-def future_months(seed: int | None = None) -> pd.PeriodIndex:
-    st = simulate_state() if seed is None else simulate_state(seed=seed)
-    return pd.period_range(st.months[-1] + 1, periods=HORIZON, freq="M")
-
-
 def simulate_futures(seed: int, n_chunks: int = N_CHUNKS, chunk: int = CHUNK) -> Futures:
     """``n_chunks * chunk`` futures from the demo's true final state (default seed)."""
     p = SampleParams()
