@@ -264,16 +264,18 @@ NOMINAL = 0.90
 COVERAGE_BAND = (0.83, 0.96)
 MIN_PASS_RATE = 0.95
 N_DATASETS = 10
-# Measured once (2026-11-22, 2 chains x 1000 + 1000, loaded 2-core box): coverage 0.876
-# over 250 intervals (in band) but gates 9/10: dataset 6 had max R-hat 1.011. Not yet
-# re-run with 4 chains (the fit's default, as in test_recovery.py); open.
+# Measured, 2 chains x 1000 + 1000 on a loaded 2-core box (same seeds): 2026-11-22
+# coverage 0.876, gates 9/10 (one max R-hat 1.011); 2026-11-30 coverage 0.848, gates
+# 10/10 (40-104 s a fit at load ~9). In the band both times, but 0.848 is one binomial
+# sd above its lower end, too thin a margin for CI on another machine; kept opt-in until
+# a larger study (more datasets, 4 chains) sizes it.
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("RUN_VAR_RECOVERY") != "1",
-    reason="opt-in (RUN_VAR_RECOVERY=1) while issue 11 is open: 9/10 fits passed the gates "
-    "at 2 chains; the 4-chain study that sizes its margins has not run yet",
+    reason="opt-in (RUN_VAR_RECOVERY=1): coverage 0.848-0.876 measured, in the band but "
+    "too close to its lower end for CI on another machine",
 )
 def test_var_interval_coverage_and_gates() -> None:
     rng = np.random.default_rng(20261122)
