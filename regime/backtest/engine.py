@@ -261,12 +261,26 @@ def _baseline_forecast(
     return B.block_bootstrap(y, horizons, n, rng)
 
 
-def _realised_scenario(macro: Mapping[str, pd.Series], origin: pd.Period, horizon: int) -> Any:
+def _realised_scenario(
+    macro: Mapping[str, pd.Series], origin: pd.Period, horizon: int, anchor: pd.Series
+) -> Any:
+    """The macro path realised after ``origin`` as a hard scenario, anchored to the as-of
+    panel: its changes from ``origin`` in the final data, added to (Fed funds, inflation)
+    or multiplied into (dollar) the as-of panel's levels ``anchor`` at ``origin``. The
+    levels themselves can differ between vintages (revisions, a dollar index spliced onto
+    a later one with another base), so the realised path is what happened from there."""
     from regime.flows.impact import FlowSpec
     from regime.scenarios.spec import PathSpec, PathsSpec, ScenarioSpec
 
     months = pd.period_range(origin + 1, periods=horizon, freq="M")
-    vals = {k: tuple(float(v) for v in s.reindex(months).to_numpy()) for k, s in macro.items()}
+    vals = {}
+    for k, s in macro.items():
+        path = s.reindex(months).to_numpy(dtype=float)
+        start = float(s.get(origin, np.nan))
+        base = float(anchor.get(k, np.nan))
+        if np.isfinite(start) and np.isfinite(base):
+            path = base * path / start if k == "dollar" else base + (path - start)
+        vals[k] = tuple(float(v) for v in path)
     return ScenarioSpec(
         name="realised",
         horizon=horizon,
@@ -337,7 +351,15 @@ def _model_forecast(
     h_real = min(h_max, int((last - origin).n))
     if h_real >= 1:
         try:
-            spec = _realised_scenario(macro, origin, h_real)
+            seen = panel.frame.loc[:origin]
+            anchor = pd.Series(
+                {
+                    "fedfunds": seen[D.FEDFUNDS].dropna().iloc[-1],
+                    "inflation": seen[D.CPI_YOY].dropna().iloc[-1],
+                    "dollar": seen[D.USD].dropna().iloc[-1],
+                }
+            )
+            spec = _realised_scenario(macro, origin, h_real, anchor)
             ds = run(fitted, [spec], n_samples=n, seed=seed, panel=panel, features=cfg.features)
         except BadInputError as exc:  # e.g. a realised level outside the scenario bounds
             log.warning("Origin %s: no conditional forecast (%s)", origin, exc)

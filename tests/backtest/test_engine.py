@@ -222,3 +222,20 @@ def test_verdict_names_the_regime_model_and_judges_significance() -> None:
     few = pd.DataFrame([_diff_row("model", "conditional", 20, -0.8, 0.01)])
     assert E.verdict(few).endswith("too few origins to judge.")
     assert "No paired comparison" in E.verdict(pd.DataFrame())
+
+
+def test_realised_path_carries_the_realised_changes_from_the_as_of_levels() -> None:
+    """The final data's levels can differ from the as-of panel's (revisions; a dollar index
+    spliced onto another base): the conditional forecast gets the realised *changes* from
+    the origin, added to (rates) or multiplied into (dollar) the levels seen at the origin."""
+    months = pd.period_range("2005-01", periods=3, freq="M")
+    macro = {
+        "fedfunds": pd.Series([5.0, 5.25, 5.5], index=months),
+        "inflation": pd.Series([3.0, 3.1, 3.3], index=months),
+        "dollar": pd.Series([120.0, 118.8, 117.6], index=months),  # rebased: 1.2 x as-of
+    }
+    seen = pd.Series({"fedfunds": 4.9, "inflation": 3.0, "dollar": 100.0})
+    spec = E._realised_scenario(macro, months[0], 2, seen)
+    np.testing.assert_allclose(spec.paths.fedfunds.values, [5.15, 5.4])
+    np.testing.assert_allclose(spec.paths.inflation.values, [3.1, 3.3])
+    np.testing.assert_allclose(spec.paths.dollar.values, [99.0, 98.0])
