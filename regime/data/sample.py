@@ -152,9 +152,6 @@ class SampleState:
         arrays = {k: v[:, -months:] for k, v in self._arrays().items()}
         return SampleState(**arrays, months=self.months[-months:])
 
-    def select(self, paths: np.ndarray) -> SampleState:
-        return SampleState(**{k: v[paths] for k, v in self._arrays().items()}, months=self.months)
-
     def _arrays(self) -> dict[str, np.ndarray]:
         return {
             k: getattr(self, k)
@@ -182,6 +179,33 @@ def _initial(n_paths: int, p: SampleParams) -> SampleState:
         d_usd=np.zeros(shape),
         rel=np.zeros(shape),
         regime=np.zeros(shape, dtype=int),
+    )
+
+
+def june_effects(months: pd.PeriodIndex, params: SampleParams | None = None) -> np.ndarray:
+    """The June (reconstitution) effect of each month, % (0 outside June and before 1989)."""
+    p = params or SampleParams()
+    return np.array(
+        [p.june_effect if m.month == 6 and m.year >= JUNE_FROM else 0.0 for m in months]
+    )
+
+
+def relative_return_mean(
+    p: SampleParams,
+    regime: np.ndarray,
+    d_fed: np.ndarray,
+    d_cpi: np.ndarray,
+    d_usd: np.ndarray,
+    june: float | np.ndarray,
+) -> np.ndarray:
+    """The relative return's mean given the regime and last month's changes (the
+    simulator's return equation without its shock), % per month."""
+    return np.asarray(
+        np.asarray(p.c_rel)[regime]
+        + p.rel_on[0] * d_fed
+        + p.rel_on[1] * d_cpi
+        + p.rel_on[2] * d_usd
+        + june
     )
 
 
@@ -219,9 +243,10 @@ def simulate_paths(
     zc, zs = np.asarray(p.z_center), np.asarray(p.z_scale)
     c_fed, sd_fed = np.asarray(p.c_fed), np.asarray(p.sd_fed)
     c_usd, sd_usd = np.asarray(p.c_usd), np.asarray(p.sd_usd)
-    c_rel, sd_rel = np.asarray(p.c_rel), np.asarray(p.sd_rel)
+    sd_rel = np.asarray(p.sd_rel)
     drift = np.asarray(p.infl_trend_drift)
     rho = p.fed_usd_corr
+    june = june_effects(months, p)
     for t in range(HISTORY, total):
         u = t - 1
         cpi_yoy = 100.0 * np.expm1(logcpi[:, u] - logcpi[:, u - 12])
@@ -263,17 +288,8 @@ def simulate_paths(
             + sd_usd[k] * e_usd
         )
         usd[:, t] = usd[:, u] + d_usd[:, t]
-        june = (
-            p.june_effect
-            if months[t - HISTORY].month == 6 and months[t - HISTORY].year >= JUNE_FROM
-            else 0.0
-        )
         rel[:, t] = (
-            c_rel[k]
-            + p.rel_on[0] * d_fed[:, u]
-            + p.rel_on[1] * d_cpi[:, u]
-            + p.rel_on[2] * d_usd[:, u]
-            + june
+            relative_return_mean(p, k, d_fed[:, u], d_cpi[:, u], d_usd[:, u], june[t - HISTORY])
             + sd_rel[k] * e[:, 4]
         )
     hist_months = pd.period_range(end=months[0] - 1, periods=HISTORY, freq="M")

@@ -36,9 +36,10 @@ import pandas as pd
 
 from regime.data.sample import (
     HISTORY,
-    JUNE_FROM,
     SampleParams,
     SampleState,
+    june_effects,
+    relative_return_mean,
     simulate_paths,
     simulate_state,
 )
@@ -99,15 +100,13 @@ def _summaries(st: SampleState) -> dict[str, np.ndarray]:
 def _return_means(st: SampleState, months: pd.PeriodIndex, p: SampleParams) -> np.ndarray:
     """(N, H) the return equation's mean m_t given the macro and regime paths, % per month."""
     t = np.arange(HISTORY, HISTORY + len(months))
-    june = np.array(
-        [p.june_effect if m.month == 6 and m.year >= JUNE_FROM else 0.0 for m in months]
-    )
-    return np.asarray(
-        np.asarray(p.c_rel)[st.regime[:, t]]
-        + p.rel_on[0] * st.d_fed[:, t - 1]
-        + p.rel_on[1] * st.d_cpi[:, t - 1]
-        + p.rel_on[2] * st.d_usd[:, t - 1]
-        + june
+    return relative_return_mean(
+        p,
+        st.regime[:, t],
+        st.d_fed[:, t - 1],
+        st.d_cpi[:, t - 1],
+        st.d_usd[:, t - 1],
+        june_effects(months, p),
     )
 
 
@@ -116,7 +115,7 @@ def simulate_futures(seed: int, n_chunks: int = N_CHUNKS, chunk: int = CHUNK) ->
     p = SampleParams()
     start = simulate_state().tail()
     months = pd.period_range(start.months[-1] + 1, periods=HORIZON, freq="M")
-    june = np.array([m.month == 6 and m.year >= JUNE_FROM for m in months]) * p.june_effect
+    june = june_effects(months, p)
     rng = np.random.default_rng(seed)
     parts: list[dict[str, np.ndarray]] = []
     for c in range(n_chunks):
