@@ -655,7 +655,7 @@ def demo(
     name: Annotated[str, typer.Option(help="Model / report name.")] = "demo",
     config: ConfigOpt = None,
 ) -> None:
-    """The whole pipeline offline on the synthetic sample (~250 CPU-s cold, ~47 warm)."""
+    """The whole pipeline offline on the synthetic sample (timings in the README)."""
     cfg = _config(config)
     cfg = cfg.model_copy(
         update={"model": cfg.model.model_copy(update={"draws": DEMO_DRAWS, "tune": DEMO_DRAWS})}
@@ -673,7 +673,7 @@ def demo(
     )
 
 
-DEMO_DRAWS = 1000  # the standard 2 x 1000: ~250 CPU-s with empty compile caches, ~47 warm
+DEMO_DRAWS = 1000  # the standard 2 x 1000 (cost: tests/benchmarks/results/demo.json)
 DEMO_COMPARE_DRAWS = 300
 
 
