@@ -1,6 +1,7 @@
 """Walk-forward backtest benchmark on the real snapshots: 1 vs 2 workers, same run.
 
-Run: ``python -m tests.benchmarks.bench_backtest [--models ...] [--out FILE]``.
+Run: ``python -m tests.benchmarks.bench_backtest [--models ...] [--kind KIND] [--out FILE]``
+(``--kind markov`` for the univariate regime model; default: the configured model).
 Origins 2000-01 to the last usable month, annual refits, horizons 1/3/12.
 Targets (issue 12): 2 workers at least 1.7x faster than 1; total at most 10
 minutes on 2 cores for the univariate models. Per-block and per-origin costs
@@ -31,8 +32,12 @@ TOTAL_TARGET_S = 600.0
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default=",".join(BASELINES))
+    ap.add_argument("--kind", default=None, help="regime model kind (default: the config's)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
+    cfg = Config()
+    if args.kind is not None:
+        cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"kind": args.kind})})
     raw = raw_data_dir()
     if raw is None:
         raise SystemExit("real data folder ../shared/data/raw is absent")
@@ -44,7 +49,7 @@ def main() -> None:
         for workers in (1, 2):
             t0 = time.perf_counter()
             result = run_backtest(
-                series, Config(), spec, Path(tmp) / f"w{workers}" / "backtest", workers=workers
+                series, cfg, spec, Path(tmp) / f"w{workers}" / "backtest", workers=workers
             )
             times[workers] = time.perf_counter() - t0
     assert result is not None
@@ -54,6 +59,7 @@ def main() -> None:
         "backtest",
         {
             "models": list(spec.models),
+            "model_kind": cfg.model.kind,
             "origins": n_origins,
             "blocks": n_blocks,
             "draws": spec.draws,
