@@ -257,33 +257,85 @@ def test_k1_matches_statsmodels_ols_on_real_macro_block(raw_dir: Path, tmp_path:
 # ------------------------------------------------------------------------ recovery (slow)
 
 NOMINAL = 0.90
-# 10 datasets x 25 scalar parameters (n=3: const 6, coef 9, resid_sd 6, p 4) = 250
-# intervals: binomial sd of the coverage ~0.019, so a calibrated sampler lands in
-# [0.83, 0.96] with probability > 0.99 (the parameters of one fit are correlated,
-# which widens this somewhat)
+# Truths (tests/bayes/var_sim.draw_case), four cases in turn: "macro" (the fixed
+# easing/tightening design of var_sim.truth), "prior" (drawn from the default priors,
+# truncated to stationary, persistent, occupied regimes), and two hard ones:
+# "short_regime" (a crash-like regime, 10-15% of months, 4-6 months long) and
+# "close_means" (intercepts 0.3-0.5 sd apart, told apart by volatility). Dataset i has
+# its own generator (STUDY_SEED, i), so any one of them can be re-run alone.
+# N_DATASETS x 25 scalar parameters (n=3: const 6, coef 9, resid_sd 6, p 4; the two
+# entries of a row of p are one interval counted twice).
 COVERAGE_BAND = (0.83, 0.96)
 MIN_PASS_RATE = 0.95
-N_DATASETS = 10
-# Measured, 2 chains x 1000 + 1000 on a loaded 2-core box (same seeds): 2026-11-22
-# coverage 0.876, gates 9/10 (one max R-hat 1.011); 2026-11-30 coverage 0.848, gates
-# 10/10 (40-104 s a fit at load ~9). In the band both times, but 0.848 is one binomial
-# sd above its lower end, too thin a margin for CI on another machine; kept opt-in until
-# a larger study (more datasets, 4 chains) sizes it.
+N_DATASETS = 16
+STUDY_SEED = 1
+# Measured 2026-11-30, 2 chains x 1000 + 1000, on the shared 2-core box at load ~3
+# (another job running): 40-67 s a fit (the unloaded benchmark: ~15 s, tests/benchmarks/
+# results/var.json), first 12 datasets of studies with seeds 1, 2, 3:
+#   seed 1: coverage 0.930, gates 11/12 (dataset 11, close_means: R-hat 1.074, bulk ESS
+#           43, 5 divergences: the two regimes nearly merged); groups const 0.97, coef
+#           0.89, resid_sd 0.93, p 0.96
+#   seed 2: coverage 0.900, gates 12/12; const 0.92, coef 0.93, resid_sd 0.86, p 0.88
+#   seed 3: coverage 0.883, gates 11/12 (dataset 7, close_means: R-hat 1.032, bulk ESS
+#           90); const 0.89, coef 0.89, resid_sd 0.85, p 0.92. Dataset 10 (short_regime,
+#           T = 400) passed the gates at coverage 0.36: its short regime held 5.5% of
+#           the months, its Fed funds intercept 0.21 below the calm regime's, and both
+#           chains put it above, so the labels (ordered by that intercept) are swapped
+#           against the truth's. A wrong label, not a wrong posterior: the hard cases
+#           must fix the ordering variable's gap well outside its posterior sd, or the
+#           comparison must match labels.
+# Per case, pooled over the 3 studies (9 fits each): macro 0.916, prior 0.907,
+# short_regime 0.858 (0.93 without dataset 10 of seed 3), close_means 0.938; gates 9/9,
+# 9/9, 9/9, 7/9. Groups pooled: const 0.93, coef 0.90, resid_sd 0.88, p 0.92. Study sd
+# from the per-fit spread within cases: 0.032 at 12 datasets, 0.028 at 16 (0.017 / 0.015
+# without the swapped-label fit; binomial 0.017 / 0.015); the 3 studies spread 0.883-
+# 0.930 (sd 0.024). Pooled mean 0.904: at 16 datasets 2.0 sd (0.028) below the upper
+# end of the band and 2.7 above the lower, short of 3; with the label swap removed
+# (sd 0.015) 3.7 and 5.0. An earlier draft of the same design (cases prior, prior,
+# short_regime, close_means; one generator) measured 0.940 and 0.890 (gates 11/12 both
+# times, the short regime at T = 400 failing R-hat 1.017-1.018).
+# Gates: 4 of the 30 hard-case fits of the four-case studies and drafts failed (none of
+# the others), so "at least 95% passing" at 16 datasets (16/16) fails about 2 runs in 3;
+# kept opt-in until the hard cases are redrawn (ordering gap) and the acceptance says
+# whether the gate rate applies to them.
+# The former fixed design alone (var_sim.truth, seed 20261122, 10 datasets): coverage
+# 0.848, gates 10/10 (2 x 1000 + 1000); 0.872 but gates 7/10 (R-hat 1.011-1.012) with
+# 500 + 500, so fewer draws than 1000 do not pass the R-hat gate. Its undercoverage is
+# the design, not the comparison: every truth sits on the same side of the priors (own
+# and cross lag coefficients 1-1.75 Minnesota sds out, all positive): coef[0, 1] mean
+# z -1.04, coef[1, 1] -0.80, the Fed funds intercept gap widened (z -0.45 / +0.46) to
+# carry the persistence the shrunk lags lose, p[1, 1] z -0.58; groups const 0.83, coef
+# 0.87, resid_sd 0.90, p 0.75.
+
+
+def test_recovery_truths_lkj_marginals() -> None:
+    """The recovery truths' LKJ(eta) draws: each correlation is marginally
+    2 Beta(a, a) - 1 with a = eta - 1 + n / 2 (Lewandowski, Kurowicka and Joe 2009)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    for n, eta in ((3, 2.0), (4, 1.0)):
+        c = np.array([var_sim._lkj_corr(rng, n, eta) for _ in range(4000)])
+        assert (np.linalg.eigvalsh(c) > 0).all()
+        a = eta - 1 + n / 2
+        for i, j in ((0, 1), (0, n - 1), (n - 2, n - 1)):
+            # KS p-values are uniform under the right law: 1e-3 fails 1 run in 1000 a check
+            assert stats.kstest((c[:, i, j] + 1) / 2, stats.beta(a, a).cdf).pvalue > 1e-3
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("RUN_VAR_RECOVERY") != "1",
-    reason="opt-in (RUN_VAR_RECOVERY=1): coverage 0.848-0.876 measured, in the band but "
-    "too close to its lower end for CI on another machine",
+    reason="opt-in (RUN_VAR_RECOVERY=1): 16 VAR fits; the hard cases fail the gates in "
+    "~13% of their fits (see the measurements above)",
 )
 def test_var_interval_coverage_and_gates() -> None:
-    rng = np.random.default_rng(20261122)
     hits: list[bool] = []
     passed = 0
     for i in range(N_DATASETS):
-        tr = var_sim.truth(rng, n=3)
-        x, _ = var_sim.simulate(rng, tr, 400 + 50 * (i % 5))
+        rng = np.random.default_rng([STUDY_SEED, i])
+        tr, nobs = var_sim.draw_case(rng, i)
+        x, _ = var_sim.simulate(rng, tr, nobs)
         res = MarkovSwitchingVAR(x, k_regimes=2, order=1).fit(
             draws=1000, tune=1000, chains=2, random_seed=int(rng.integers(1e6)), progressbar=False
         )
@@ -303,8 +355,9 @@ def test_var_interval_coverage_and_gates() -> None:
             lo, hi = np.quantile(v, [(1 - NOMINAL) / 2, (1 + NOMINAL) / 2], axis=0)
             hits += list(np.ravel((lo <= true) & (true <= hi)))
         secs = res.info["seconds_total"]
+        case = var_sim.CASES[i % len(var_sim.CASES)]
         print(
-            f"dataset {i}: gates {res.diagnostics.passed}, {secs:.0f} s, "
+            f"dataset {i} ({case}, T={nobs}): gates {res.diagnostics.passed}, {secs:.0f} s, "
             f"running coverage {np.mean(hits):.3f}",
             flush=True,
         )
