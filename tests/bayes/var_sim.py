@@ -118,7 +118,8 @@ def draw_case(rng: np.random.Generator, i: int, n: int = 3) -> tuple[VARTruth, i
       residual sds LogNormal(0, 1) truncated to a factor e^1.5 of the scale (the prior's
       central 87%); correlations LKJ(2); transitions as ``_stay``.
     - "short_regime" (hard): a crash-like regime with a long-run share of 0.1-0.15 and an
-      expected duration of 4-6 months, 1.5-2.5 times as volatile, intercepts 0.5-1 sd off.
+      expected duration of 4-6 months, 1.5-2.5 times as volatile, intercepts 0.5-1 sd off
+      (1.2-1.7 sd in variable 0, which orders the regimes).
     - "close_means" (hard): intercepts of the two regimes 0.3-0.5 sd apart in every
       variable, volatilities 1.3-1.6 times apart: the regimes are told apart mostly by
       their volatility.
@@ -145,6 +146,9 @@ def draw_case(rng: np.random.Generator, i: int, n: int = 3) -> tuple[VARTruth, i
         sign = rng.choice([-1.0, 1.0], size=n)
         if case == "short_regime":
             gap = sign * rng.uniform(0.5, 1.0, size=n)
+            # the ordering variable's gap 1.2-1.7 sd: several posterior sds of a regime
+            # with ~50 months, so the labels are defined (a gap of 0.7 swapped them)
+            gap[0] += sign[0] * 0.7
             ratio = rng.uniform(1.5, 2.5)
             share = rng.uniform(0.1, 0.15)
             stay1 = 1 - 1 / rng.uniform(4.0, 6.0)
