@@ -55,6 +55,7 @@ from regime.bayes.markov import (
     ergodic,
     transition_numpy,
 )
+from regime.bayes.parallel import available_cores
 from regime.bayes.priors import resolve_var_priors
 from regime.bayes.protocol import ScenarioInputs, Simulation, data_fingerprint
 from regime.config import VAR_MAX_LAGS as MAX_LAGS
@@ -563,7 +564,16 @@ class MarkovSwitchingVAR:
         :func:`regime.bayes.fit.sample_posterior`)."""
         t0 = time.perf_counter()
         model = self.build_model()
-        mode = multistart_map(model, n_starts=n_starts, random_seed=random_seed, progress=progress)
+        # the VAR's starts cost ~0.3 s each (the univariate model's ~0.01 s), so they run
+        # on the sampler's cores too: 32 starts on the demo panel 10.0 s -> 5.9 s on 2
+        # cores, the same mode (multistart_map's results do not depend on ``workers``)
+        mode = multistart_map(
+            model,
+            n_starts=n_starts,
+            random_seed=random_seed,
+            workers=cores or available_cores(),
+            progress=progress,
+        )
         t_map = time.perf_counter()
         names = ["c_z", "A_z", "L_z"]
         if self.k_regimes > 1:
