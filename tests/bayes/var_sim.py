@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from regime.bayes.priors import VAR_DEFAULT_PRIORS
+
 NAMES = ("fedfunds_chg", "cpi_yoy_chg", "usd_logchg", "rel_return")
 
 
@@ -66,6 +68,7 @@ MAX_RADIUS = 0.9  # spectral radius of the lag matrix: clearly stationary
 MIN_SHARE = 0.1  # long-run share of each regime (fewer months than this: not a regime)
 MIN_STAY = 0.75  # regimes last at least 4 months on average
 MAX_STAY = 0.99  # ... and switch at least once a century
+PRIORS = VAR_DEFAULT_PRIORS  # the "prior" case draws from the model's defaults
 
 
 def _lkj_corr(rng: np.random.Generator, n: int, eta: float) -> np.ndarray:
@@ -87,13 +90,15 @@ def _lkj_corr(rng: np.random.Generator, n: int, eta: float) -> np.ndarray:
 
 def _stay(rng: np.random.Generator) -> np.ndarray:
     """Staying probabilities (2,) from the default transition prior (switching logit
-    Normal(-2, 2)) times the occupancy prior (Dirichlet(2) on the long-run shares, by
+    ``a``) times the occupancy prior (Dirichlet(alpha) on the long-run shares, by
     rejection), truncated to MIN_STAY..MAX_STAY and shares of at least MIN_SHARE."""
+    a, alpha = PRIORS["a"], PRIORS["occupancy"]["alpha"]
     while True:
-        switch = 1 / (1 + np.exp(-rng.normal(-2.0, 2.0, size=2)))
+        switch = 1 / (1 + np.exp(-rng.normal(a["loc"], a["scale"], size=2)))
         share = switch[0] / switch.sum()  # long-run share of regime 1
         stay = 1 - switch
-        if rng.random() > 4 * share * (1 - share):  # Dirichlet(2, 2) density / its max
+        # Dirichlet(alpha, alpha) density over its maximum
+        if rng.random() > (4 * share * (1 - share)) ** (alpha - 1):
             continue
         if (
             (stay >= MIN_STAY).all()
@@ -129,18 +134,21 @@ def draw_case(rng: np.random.Generator, i: int, n: int = 3) -> tuple[VARTruth, i
     if case == "macro":
         return truth(rng, n), nobs
     s = SCALE[:n]
+    own, cross = PRIORS["minnesota"]["own"], PRIORS["minnesota"]["cross"]
     while True:
-        coef = rng.normal(0.0, 0.1, size=(n, n))
-        np.fill_diagonal(coef, rng.normal(0.0, 0.2, size=n))
+        coef = rng.normal(0.0, own * cross, size=(n, n))
+        np.fill_diagonal(coef, rng.normal(0.0, own, size=n))
         if np.abs(np.linalg.eigvals(coef)).max() < MAX_RADIUS:
             break
-    corr = np.stack([_lkj_corr(rng, n, 2.0) for _ in range(2)])
+    corr = np.stack([_lkj_corr(rng, n, PRIORS["lkj"]["eta"]) for _ in range(2)])
     if case == "prior":
+        gap_scale = PRIORS["intercept_gap"]["scale"]
         while True:
-            const = rng.normal(0.0, 1.0, size=(2, n))
-            if rng.random() < 1 - np.exp(-((abs(const[1, 0] - const[0, 0]) / 0.25) ** 2)):
+            const = rng.normal(0.0, PRIORS["intercept"]["scale"], size=(2, n))
+            if rng.random() < 1 - np.exp(-((abs(const[1, 0] - const[0, 0]) / gap_scale) ** 2)):
                 break
-        sds = np.exp(np.clip(rng.normal(0.0, 1.0, size=(2, n)), -1.5, 1.5))
+        log_sd = rng.normal(0.0, PRIORS["resid_sd"]["scale"], size=(2, n))
+        sds = np.exp(np.clip(log_sd, -1.5, 1.5))
         stay = _stay(rng)
     else:
         sign = rng.choice([-1.0, 1.0], size=n)
