@@ -261,8 +261,8 @@ def fit_and_save(
         # The comparison runs in a forked process alongside the main fit: their
         # compilations (single-threaded, most of a cold first run) overlap, and the
         # cores stay busy between the main fit's steps. Same table as run after it.
-        # Its Markov candidates wait until the main model is compiled: they share most
-        # compiled operations with it and load them from the disk cache (see
+        # Its VAR and Markov candidates wait until the main model is compiled: they share
+        # most compiled operations with it and load them from the disk cache (see
         # holdout_comparison); the observed-regime model and the baseline do not wait.
         n_fits = len(candidates(cfg.model)) + 1
 
@@ -276,7 +276,7 @@ def fit_and_save(
                     chains=2,
                     seed=cfg.model.seed if seed is None else seed,
                     steps=lambda step, k, total: done(int(k)),
-                    markov_after=compiled.wait,
+                    main_compiled=compiled.wait,
                 )
             except RegimeError as exc:  # re-raised in this process, exit code intact
                 return exc

@@ -139,6 +139,56 @@ def rebind(model: pm.Model) -> None:
     )
 
 
+class ModelCache:
+    """Models by structure: each built and compiled once, then given new data.
+
+    A backtest worker fits one model structure at many origins, a study fits one
+    structure to many datasets. The first fit of a structure builds and compiles it;
+    later fits swap their data into the same model (e.g.
+    :func:`regime.bayes.markov.swap_data`) and rebind its compiled functions
+    (:func:`rebind`) instead of building and compiling again. Same graph, same data,
+    same initial point: the fit is the one a new model gives. ``builds`` and
+    ``reuses`` count the two paths. One per worker (its single thread); not
+    thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._models: dict[str, Any] = {}
+        self.builds = 0
+        self.reuses = 0
+
+    def get(self, key: str, build: Callable[[], Any], swap: Callable[[Any], None]) -> Any:
+        """The model of structure ``key``: ``build()`` the first time, else the cached
+        model after ``swap(model)`` gave it the new data."""
+        model = self._models.get(key)
+        if model is None:
+            model = self._models[key] = build()
+            self.builds += 1
+            return model
+        swap(model)
+        rebind(model)
+        self.reuses += 1
+        return model
+
+
+_PROCESS_MODELS = ModelCache()
+
+
+def process_models() -> ModelCache | None:
+    """This process's :class:`ModelCache` for fits from its main thread (``None`` in other
+    threads: the cache is not thread-safe, and a fit holds its model until it returns).
+
+    Building and compiling a structure again costs seconds even with PyTensor's and
+    numba's disk caches warm (graph rewrites, loading the compiled code: 1-2 s for a
+    Markov model, about 6 s for the default VAR); a fit whose structure this process has
+    seen swaps its data into the model instead. Results keep no reference to the model,
+    so a later fit cannot change an earlier result.
+    """
+    if threading.current_thread() is threading.main_thread():
+        return _PROCESS_MODELS
+    return None
+
+
 def multistart_map(
     model: pm.Model,
     n_starts: int = N_STARTS,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import warnings
 from dataclasses import asdict
@@ -19,10 +18,11 @@ from regime import _dims as D
 from regime.bayes.diagnostics import Diagnostics, diagnose, summary_table
 from regime.bayes.fit import (
     MapResult,
+    ModelCache,
     Sampler,
     compile_model,
     multistart_map,
-    rebind,
+    process_models,
     sample_posterior,
 )
 from regime.bayes.hmm import filter_smooth_sample
@@ -124,7 +124,11 @@ class MarkovSwitching:
         """A new PyMC model, or ``models``' model of this structure given this data."""
         if models is None:
             return build_model(self.data, self.spec)
-        return models.model(self.data, self.spec)
+        return models.get(
+            structure_key(self.data, self.spec),
+            lambda: build_model(self.data, self.spec),
+            lambda model: swap_data(model, self.data, self.spec),
+        )
 
     def fit(
         self,
@@ -201,53 +205,7 @@ class MarkovSwitching:
         return MarkovSwitchingResults(idata, self.data, self.spec, info)
 
 
-class ModelCache:
-    """Markov models by structure: each built and compiled once, then given new data.
-
-    A backtest worker fits one model structure at many origins. The first fit of
-    a structure builds and compiles it (:func:`regime.bayes.markov.build_model`);
-    later fits swap their data into the same model
-    (:func:`regime.bayes.markov.swap_data`) and rebind its compiled functions
-    (:func:`regime.bayes.fit.rebind`) instead of building and compiling again.
-    Same graph, same data, same initial point: the fit is the one a new model
-    gives. ``builds`` and ``reuses`` count the two paths. One per worker (its
-    single thread); not thread-safe.
-    """
-
-    def __init__(self) -> None:
-        self._models: dict[str, Any] = {}
-        self.builds = 0
-        self.reuses = 0
-
-    def model(self, data: MarkovData, spec: MarkovSpec) -> Any:
-        key = structure_key(data, spec)
-        model = self._models.get(key)
-        if model is None:
-            model = self._models[key] = build_model(data, spec)
-            self.builds += 1
-            return model
-        swap_data(model, data, spec)
-        rebind(model)
-        self.reuses += 1
-        return model
-
-
-_PROCESS_MODELS = ModelCache()
 EXOG_LAG = 1  # see MarkovSwitchingResults.exog_lag
-
-
-def process_models() -> ModelCache | None:
-    """This process's :class:`ModelCache` for fits from its main thread (``None`` in other
-    threads: the cache is not thread-safe, and a fit holds its model until it returns).
-
-    Building and compiling a structure again costs 1-2 s even with PyTensor's and
-    numba's disk caches warm (graph rewrites, loading the compiled code); a fit whose
-    structure this process has seen swaps its data into the model instead. Results
-    keep no reference to the model, so a later fit cannot change an earlier result.
-    """
-    if threading.current_thread() is threading.main_thread():
-        return _PROCESS_MODELS
-    return None
 
 
 def public_names(data: MarkovData, spec: MarkovSpec) -> list[str]:

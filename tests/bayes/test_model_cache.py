@@ -72,3 +72,36 @@ def test_fits_from_the_main_thread_share_the_process_cache() -> None:
     t.start()
     t.join()
     assert seen == [None]
+
+
+def test_var_refit_on_other_data_reuses_the_compiled_model(compiles: list[int]) -> None:
+    """The same for the VAR, whose prior constants derived from the data (Minnesota
+    sds, AR(1) residual sds) are shared variables too: the structure of
+    :mod:`tests.models.test_compare_var`, so the disk cache is shared with it."""
+    from regime.bayes.var import MarkovSwitchingVAR
+    from regime.config import Config, ModelSpec
+    from regime.data.sample import simulate_sample
+    from regime.features.panel import build_panel
+    from regime.models.api import var_inputs
+
+    cfg = Config()
+    spec = ModelSpec(kind="var", k_regimes=2, tvtp_features=())
+
+    def endog(seed: int, nobs: int) -> Any:
+        panel = build_panel(simulate_sample(seed=seed)[0], cfg.features, cfg.data)
+        return var_inputs(panel, spec)[0].iloc[-nobs:]
+
+    tiny = {"draws": 40, "tune": 40, "chains": 1, "n_starts": 2, "random_seed": 3, "cores": 1}
+    cache = ModelCache()
+    MarkovSwitchingVAR(endog(11, 500), k_regimes=2).fit(models=cache, progressbar=False, **tiny)
+    other = MarkovSwitchingVAR(endog(12, 300), k_regimes=2)
+    reused = other.fit(models=cache, progressbar=False, **tiny)
+    assert (cache.builds, cache.reuses, len(compiles)) == (1, 1, 1)
+    fresh = other.fit(models=ModelCache(), progressbar=False, **tiny)
+    assert len(compiles) == 2
+    assert reused.info["map_logp"] == fresh.info["map_logp"]
+    for name in ("c_z", "A_z", "L_z", "p"):
+        np.testing.assert_array_equal(
+            reused.idata.posterior[name].to_numpy(), fresh.idata.posterior[name].to_numpy()
+        )
+    assert reused.data.nobs == 299  # one presample month for the lag
