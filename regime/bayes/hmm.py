@@ -262,3 +262,128 @@ def scan_loglike(log_emission: Any, transition: Any, initial: Any) -> Any:
         return_updates=False,
     )
     return lls[-1] + pt.sum(shift)
+
+
+# ------------------------------------------------------------------ ergodic distribution
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _solve_small(a: Array, b: Array) -> Array:
+    """x with a x = b, Gaussian elimination with partial pivoting (k is 2-3)."""
+    k = b.shape[0]
+    m = a.copy()
+    x = b.copy()
+    for c in range(k):
+        piv = c
+        for r in range(c + 1, k):
+            if abs(m[r, c]) > abs(m[piv, c]):
+                piv = r
+        if piv != c:
+            for j in range(k):
+                m[c, j], m[piv, j] = m[piv, j], m[c, j]
+            x[c], x[piv] = x[piv], x[c]
+        for r in range(c + 1, k):
+            f = m[r, c] / m[c, c]
+            for j in range(c, k):
+                m[r, j] -= f * m[c, j]
+            x[r] -= f * x[c]
+    for c in range(k - 1, -1, -1):
+        acc = x[c]
+        for j in range(c + 1, k):
+            acc -= m[c, j] * x[j]
+        x[c] = acc / m[c, c]
+    return x
+
+
+@numba.njit(cache=True, error_model="numpy")
+def ergodic_kernel(p: Array) -> Array:
+    """Stationary distribution pi of a row-stochastic (k, k) ``p``: (I - p' + 1 1') pi = 1."""
+    k = p.shape[0]
+    a = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            a[i, j] = (1.0 if i == j else 0.0) - p[j, i] + 1.0
+    return _solve_small(a, np.ones(k))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def ergodic_grad_kernel(p: Array, g: Array) -> Array:
+    """d (g . pi) / d p = outer(pi, w) with (I - p' + 1 1')' w = g."""
+    k = p.shape[0]
+    pi = ergodic_kernel(p)
+    at = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            at[i, j] = (1.0 if i == j else 0.0) - p[i, j] + 1.0
+    w = _solve_small(at, g)
+    out = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            out[i, j] = pi[i] * w[j]
+    return out
+
+
+class Ergodic(Op):
+    """Stationary distribution of a (k, k) transition matrix, with its analytic gradient
+    (:class:`ErgodicGrad`). One node each instead of PyTensor's LU factorisation, solve
+    and their gradients (a dozen nodes, several of them LAPACK calls numba compiles
+    slowly)."""
+
+    __props__ = ()
+
+    def make_node(self, *inputs: Any) -> Apply:  # type: ignore[override]
+        p = pt.as_tensor_variable(inputs[0]).astype("float64")
+        if p.ndim != 2:
+            raise TypeError("Ergodic needs a (k, k) transition matrix")
+        return Apply(self, [p], [pt.dvector()])
+
+    def perform(self, node: Apply, inputs: Any, output_storage: Any) -> None:
+        output_storage[0][0] = ergodic_kernel(np.ascontiguousarray(inputs[0]))
+
+    def grad(self, inputs: Any, output_grads: Any) -> list[Any]:
+        return [ErgodicGrad()(inputs[0], output_grads[0])]
+
+    def infer_shape(self, fgraph: Any, node: Apply, shapes: list[Any]) -> list[Any]:
+        return [(shapes[0][0],)]
+
+
+class ErgodicGrad(Op):
+    """The gradient of :class:`Ergodic` given its output gradient."""
+
+    __props__ = ()
+
+    def make_node(self, *inputs: Any) -> Apply:  # type: ignore[override]
+        p = pt.as_tensor_variable(inputs[0]).astype("float64")
+        g = pt.as_tensor_variable(inputs[1]).astype("float64")
+        return Apply(self, [p, g], [p.type()])
+
+    def perform(self, node: Apply, inputs: Any, output_storage: Any) -> None:
+        p, g = (np.ascontiguousarray(a) for a in inputs)
+        output_storage[0][0] = ergodic_grad_kernel(p, g)
+
+    def infer_shape(self, fgraph: Any, node: Apply, shapes: list[Any]) -> list[Any]:
+        return [shapes[0]]
+
+
+def _ergodic_version(kernel: Any) -> int:
+    src = inspect.getsource(_solve_small.py_func) + inspect.getsource(kernel.py_func)
+    src += inspect.getsource(ergodic_kernel.py_func)
+    return int(hashlib.sha256(src.encode()).hexdigest()[:12], 16)
+
+
+@register_funcify_default_op_cache_key(Ergodic)
+def _numba_funcify_ergodic(op: Ergodic, node: Apply, **kwargs: Any) -> Any:
+    @numba_basic.numba_njit
+    def ergodic(p: Array) -> Array:
+        return ergodic_kernel(np.ascontiguousarray(p))
+
+    return ergodic, _ergodic_version(ergodic_kernel)
+
+
+@register_funcify_default_op_cache_key(ErgodicGrad)
+def _numba_funcify_ergodic_grad(op: ErgodicGrad, node: Apply, **kwargs: Any) -> Any:
+    @numba_basic.numba_njit
+    def ergodic_grad(p: Array, g: Array) -> Array:
+        return ergodic_grad_kernel(np.ascontiguousarray(p), np.ascontiguousarray(g))
+
+    return ergodic_grad, _ergodic_version(ergodic_grad_kernel)

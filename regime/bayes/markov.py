@@ -29,7 +29,7 @@ import pytensor.tensor as pt
 from pymc.distributions.transforms import ordered
 
 from regime import _dims as D
-from regime.bayes.hmm import hmm_loglike
+from regime.bayes.hmm import Ergodic, hmm_loglike
 from regime.bayes.priors import resolve_priors
 from regime.config import stable_hash
 from regime.errors import BadInputError
@@ -466,9 +466,9 @@ def _tvtp_transitions(
 
 
 def ergodic(p: Any, k: int) -> Any:
-    """Stationary distribution of a row-stochastic (k, k) tensor."""
-    a = pt.eye(k) - p.T + pt.ones((k, k))
-    return pt.linalg.solve(a, pt.ones(k))
+    """Stationary distribution of a row-stochastic (k, k) tensor (one Op with an analytic
+    gradient: :class:`regime.bayes.hmm.Ergodic`)."""
+    return Ergodic()(p)
 
 
 # --------------------------------------------------------------------------- NumPy side

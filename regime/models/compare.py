@@ -59,8 +59,6 @@ def replace_spec(spec: ModelSpec, **changes: Any) -> ModelSpec:
     return spec.model_copy(update=changes)
 
 
-# Candidates that share compiled operations with the main fit's model (see holdout_comparison)
-WAIT_FOR_MAIN = ("var", "markov")
 # Fewest months left to fit on once the hold-out years are removed
 MIN_TRAIN_MONTHS = 60
 
@@ -87,30 +85,35 @@ def holdout_comparison(
     the same for any ``workers``. ``progress(message)`` hears which candidates
     are fitted; ``steps("hold-out comparison", done, total)`` counts those done.
 
-    The observed-regime model and the baseline go first; the configured VAR and each
-    Markov candidate call ``main_compiled()`` (when given) before they build their
-    model. A caller compiling its own model lets them wait for it: PyTensor caches each
-    compiled operation on disk, so compiling a structure at the same time as the caller
-    does the same work twice. Measured on the demo with empty caches: the default VAR
-    costs 88 CPU-s compiled alongside the main fit and 6 s after it (same structure,
-    other data: :func:`regime.bayes.var.swap_var_data`); Markov K=2 constant and K=2
-    TVTP cost 53 and 76 CPU-s alongside the main Markov model, 18 and 30 CPU-s after it.
+    Candidates of the main model's kind (``spec.kind``: the Markov candidates for a
+    Markov model, the VAR for a VAR) call ``main_compiled()`` (when given) before they
+    build their model, and go last; the others go first. A caller compiling its own
+    model lets them wait for it: PyTensor caches each compiled operation on disk, so
+    compiling a related structure at the same time as the caller does the same work
+    twice. Measured on the demo with empty caches: the default VAR costs 88 CPU-s
+    compiled alongside the main fit and 6 s after it (same structure, other data:
+    :func:`regime.bayes.var.swap_var_data`); Markov K=2 constant and K=2 TVTP cost 53 and
+    76 CPU-s alongside the main Markov model, 18 and 30 CPU-s after it. Markov and VAR
+    structures share little, so beside a VAR the Markov candidates need not wait.
     """
     years = spec.holdout_years if holdout_years is None else holdout_years
     if years <= 0:
         raise BadInputError("model.holdout_years must be positive for a hold-out comparison.")
     cands = candidates(spec)
+    # candidates of the main model's kind share most compiled operations with it
+    waits = {"markov", "var"} & {spec.kind}
     todo = [
-        *((n, c) for n, c in cands.items() if c.kind not in WAIT_FOR_MAIN),
+        *((n, c) for n, c in cands.items() if c.kind not in waits and c.kind != "markov"),
         ("constant-mean Student-t", None),
-        *((n, c) for n, c in cands.items() if c.kind in WAIT_FOR_MAIN),
+        *((n, c) for n, c in cands.items() if c.kind not in waits and c.kind == "markov"),
+        *((n, c) for n, c in cands.items() if c.kind in waits),
     ]
     n_workers = max(1, min(workers or available_cores(), len(todo)))
     cores = 1 if n_workers > 1 else None
 
     def task(cand: ModelSpec | None) -> Callable[[Callable[[int], None]], Any]:
         def run(done: Callable[[int], None]) -> Any:
-            if main_compiled is not None and cand is not None and cand.kind in WAIT_FOR_MAIN:
+            if main_compiled is not None and cand is not None and cand.kind in waits:
                 main_compiled()
             try:
                 out: Any = _holdout_lpd(
