@@ -654,8 +654,19 @@ def run_cmd(
 def demo(
     name: Annotated[str, typer.Option(help="Model / report name.")] = "demo",
     config: ConfigOpt = None,
+    full_comparison: Annotated[
+        bool,
+        typer.Option(
+            help="Also hold out the four univariate Markov models (K=2/3, constant/TVTP), "
+            "as `regime run` does: about 150 CPU-s more on a first run."
+        ),
+    ] = False,
 ) -> None:
-    """The whole pipeline offline on the synthetic sample (timings in the README)."""
+    """The whole pipeline offline on the synthetic sample (timings in the README).
+
+    Its hold-out comparison scores the configured model against the constant-mean
+    baseline and the observed-regime model; --full-comparison adds the univariate
+    Markov models."""
     cfg = _config(config)
     cfg = cfg.model_copy(
         update={"model": cfg.model.model_copy(update={"draws": DEMO_DRAWS, "tune": DEMO_DRAWS})}
@@ -670,6 +681,7 @@ def demo(
         allow=True,
         cache_dir=None,
         compare_draws=DEMO_COMPARE_DRAWS,
+        comparison="full" if full_comparison else "baselines",
     )
 
 
@@ -688,6 +700,7 @@ def _run(
     allow: bool,
     cache_dir: Path | None,
     compare_draws: int = 300,
+    comparison: pipeline.Comparison = "full",
 ) -> None:
     import time
 
@@ -704,6 +717,7 @@ def _run(
             offline=offline,
             compare=compare,
             compare_draws=compare_draws,
+            comparison=comparison,
             scenario_files=scenarios,
             progress=say,
             cache_dir=cache_dir,

@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import requests
@@ -26,6 +26,9 @@ from regime.data.sample import SAMPLE_SEED, simulate_sample
 from regime.errors import BadInputError
 from regime.features.panel import Panel, build_panel
 from regime.progress import ProgressFn
+
+if TYPE_CHECKING:
+    from regime.models.compare import Comparison
 
 FRED_KEY_ENV = "FRED_API_KEY"
 
@@ -229,6 +232,7 @@ def fit_and_save(
     seed: int | None = None,
     compare: bool = True,
     compare_draws: int = 300,
+    comparison: Comparison = "full",
     progressbar: bool = True,
     progress: Callable[[str], None] | None = None,
     interrupted: Callable[[], bool] | None = None,
@@ -261,12 +265,12 @@ def fit_and_save(
         # The comparison runs in a forked process alongside the main fit: their
         # compilations (single-threaded, most of a cold first run) overlap, and the
         # cores stay busy between the main fit's steps. Same table as run after it.
-        # Its VAR and Markov candidates wait until the main model is compiled: they share
-        # most compiled operations with it and load them from the disk cache (see
-        # holdout_comparison); the observed-regime model and the baseline do not wait.
-        n_fits = len(candidates(cfg.model)) + 1
+        # Its candidates of the main model's kind wait until the main model is compiled:
+        # they share most compiled operations with it and load them from the disk cache
+        # (see holdout_comparison); the others do not wait.
+        n_fits = len(candidates(cfg.model, comparison)) + 1
 
-        def comparison(done: Callable[[int], None]) -> Any:
+        def run_comparison(done: Callable[[int], None]) -> Any:
             try:
                 return holdout_comparison(
                     panel,
@@ -277,13 +281,14 @@ def fit_and_save(
                     seed=cfg.model.seed if seed is None else seed,
                     steps=lambda step, k, total: done(int(k)),
                     main_compiled=compiled.wait,
+                    comparison=comparison,
                 )
             except RegimeError as exc:  # re-raised in this process, exit code intact
                 return exc
 
         if progress is not None:
             progress(f"{n_fits} fits, alongside the main fit")
-        background = Background(comparison)
+        background = Background(run_comparison)
     bg = background
 
     try:
@@ -483,6 +488,7 @@ def run_all(
     offline: bool = False,
     compare: bool = True,
     compare_draws: int = 300,
+    comparison: Comparison = "full",
     scenario_files: list[Path] | None = None,
     samples: int | None = None,
     progress: Callable[[str], None] | None = None,
@@ -510,6 +516,7 @@ def run_all(
         name,
         compare=compare,
         compare_draws=compare_draws,
+        comparison=comparison,
         progress=lambda m: say(f"hold-out comparison: {m}"),
         interrupted=interrupted,
         steps=steps,

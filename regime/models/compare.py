@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -40,16 +40,28 @@ def _lpd(draws_ll: np.ndarray) -> np.ndarray:
     return np.asarray(logsumexp(draws_ll, axis=0) - np.log(draws_ll.shape[0]))
 
 
-def candidates(spec: ModelSpec) -> dict[str, ModelSpec]:
-    """The univariate regime models, and the configured VAR when the config uses one."""
+Comparison = Literal["full", "baselines"]
+
+
+def candidates(spec: ModelSpec, comparison: Comparison = "full") -> dict[str, ModelSpec]:
+    """The regime candidates (the constant-mean baseline is always scored besides them).
+
+    ``"full"``: the univariate Markov models (K=2 and 3, constant and TVTP transitions),
+    the observed-regime model, and the configured VAR when the config uses one.
+    ``"baselines"``: the observed-regime model, and the configured VAR when the config
+    uses one (``regime demo``'s default: the four Markov structures are most of a cold
+    first run's compilation, about 150 CPU-s, and the demo's model is the VAR).
+    """
     base = replace_spec(spec, kind="markov", recon_effect="none", exog=())
-    cands = {
-        "markov K=2 constant": replace_spec(base, k_regimes=2, tvtp_features=()),
-        "markov K=2 TVTP": replace_spec(base, k_regimes=2),
-        "markov K=3 constant": replace_spec(base, k_regimes=3, tvtp_features=()),
-        "markov K=3 TVTP": replace_spec(base, k_regimes=3),
-        "observed regimes": replace_spec(base, kind="observed", observed_labels="rules"),
-    }
+    cands = {}
+    if comparison == "full":
+        cands = {
+            "markov K=2 constant": replace_spec(base, k_regimes=2, tvtp_features=()),
+            "markov K=2 TVTP": replace_spec(base, k_regimes=2),
+            "markov K=3 constant": replace_spec(base, k_regimes=3, tvtp_features=()),
+            "markov K=3 TVTP": replace_spec(base, k_regimes=3),
+        }
+    cands["observed regimes"] = replace_spec(base, kind="observed", observed_labels="rules")
     if spec.kind == "var":
         cands[f"VAR({spec.order}) K={spec.k_regimes}"] = spec
     return cands
@@ -76,6 +88,7 @@ def holdout_comparison(
     steps: ProgressFn | None = None,
     workers: int | None = None,
     main_compiled: Callable[[], None] | None = None,
+    comparison: Comparison = "full",
 ) -> pd.DataFrame:
     """Table of held-out log predictive density per model (higher is better).
 
@@ -99,7 +112,7 @@ def holdout_comparison(
     years = spec.holdout_years if holdout_years is None else holdout_years
     if years <= 0:
         raise BadInputError("model.holdout_years must be positive for a hold-out comparison.")
-    cands = candidates(spec)
+    cands = candidates(spec, comparison)
     # candidates of the main model's kind share most compiled operations with it
     waits = {"markov", "var"} & {spec.kind}
     todo = [

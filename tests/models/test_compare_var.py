@@ -22,3 +22,18 @@ def test_var_is_a_candidate_scored_on_the_held_out_returns() -> None:
     assert np.isfinite(lpd).all()
     # a predictive density of a ~3 %-sd return: per-month log scores of the same order
     assert abs(lpd.mean() - base.mean()) < 1.0
+
+
+def test_candidate_sets() -> None:
+    """``regime demo`` scores the VAR against the baselines only; ``regime run`` also
+    against the four univariate Markov models."""
+    var = ModelSpec(kind="var", k_regimes=2)
+    full, short = candidates(var, "full"), candidates(var, "baselines")
+    assert set(short) == {"observed regimes", "VAR(1) K=2"}
+    assert set(full) - set(short) == {
+        "markov K=2 constant",
+        "markov K=2 TVTP",
+        "markov K=3 constant",
+        "markov K=3 TVTP",
+    }
+    assert set(candidates(ModelSpec(kind="markov"), "baselines")) == {"observed regimes"}
