@@ -197,6 +197,7 @@ def multistart_map(
     *,
     workers: int | None = None,
     progress: ProgressFn | None = None,
+    maxiter: int = 3000,
 ) -> MapResult:
     """Maximise the joint log density from ``n_starts`` points (one compiled function).
 
@@ -211,7 +212,8 @@ def multistart_map(
     OpenBLAS threads spinning). On that benchmark a quarter of the jittered starts
     end in modes 20-220 log units below the best. ``workers`` > 1 runs the starts in
     forked processes (same result); the default is 1, as a fork's copy-on-write
-    costs more than the starts themselves.
+    costs more than the starts themselves. ``maxiter`` caps the L-BFGS iterations of
+    each start.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(random_seed)
@@ -237,7 +239,7 @@ def multistart_map(
             for n, s in enumerate(idx):
                 with np.errstate(all="ignore"):
                     res = optimize.minimize(
-                        neg, starts[s], jac=True, method="L-BFGS-B", options={"maxiter": 3000}
+                        neg, starts[s], jac=True, method="L-BFGS-B", options={"maxiter": maxiter}
                     )
                 f = float(res.fun) if np.isfinite(res.fun) and res.fun < 1e299 else np.nan
                 out.append((f, np.asarray(res.x)))
