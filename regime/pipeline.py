@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import requests
@@ -246,10 +246,10 @@ def fit_and_save(
     must not replace a saved model.
     """
     from regime.bayes.fit import MAP_STEP
-    from regime.bayes.parallel import Background, Gate
+    from regime.bayes.parallel import Background
     from regime.errors import RegimeError
     from regime.models.api import fit_spec
-    from regime.models.compare import candidates, holdout_comparison
+    from regime.models.compare import comparison_parts, holdout_comparison, merge_comparisons
     from regime.models.io import save_model
     from regime.progress import reporting
 
@@ -258,19 +258,13 @@ def fit_and_save(
     check_holdout(cfg, panel, compare=compare)
     check_scenario_features(cfg)
     stop = interrupted or (lambda: False)
-    background = None
-    # opened once the main model is compiled (its MAP search starts) or its fit ends
-    compiled = Gate()
-    if compare and cfg.model.holdout_years > 0:
-        # The comparison runs in a forked process alongside the main fit: their
-        # compilations (single-threaded, most of a cold first run) overlap, and the
-        # cores stay busy between the main fit's steps. Same table as run after it.
-        # Its candidates of the main model's kind wait until the main model is compiled:
-        # they share most compiled operations with it and load them from the disk cache
-        # (see holdout_comparison); the others do not wait.
-        n_fits = len(candidates(cfg.model, comparison)) + 1
+    parts: dict[str, Background[Any]] = {}
+    n_fits = 0
 
-        def run_comparison(done: Callable[[int], None]) -> Any:
+    def start(part: Literal["early", "late"]) -> None:
+        """Fork the comparison's ``part`` (see holdout_comparison) to run alongside."""
+
+        def run_part(done: Callable[[int], None]) -> Any:
             try:
                 return holdout_comparison(
                     panel,
@@ -280,27 +274,39 @@ def fit_and_save(
                     chains=2,
                     seed=cfg.model.seed if seed is None else seed,
                     steps=lambda step, k, total: done(int(k)),
-                    main_compiled=compiled.wait,
                     comparison=comparison,
+                    part=part,
                 )
             except RegimeError as exc:  # re-raised in this process, exit code intact
                 return exc
 
+        parts[part] = Background(run_part)
+
+    if compare and cfg.model.holdout_years > 0:
+        # The comparison runs in forked processes alongside the main fit: their
+        # compilations (single-threaded, most of a cold first run) overlap, and the
+        # cores stay busy between the main fit's steps. Same table as run after it.
+        # The candidates of the main model's kind start once the main model is compiled,
+        # forked from this process: they find it compiled (see holdout_comparison).
+        early, late = comparison_parts(cfg.model, comparison)
+        n_fits = len(early) + len(late)
         if progress is not None:
             progress(f"{n_fits} fits, alongside the main fit")
-        background = Background(run_comparison)
-    bg = background
+        start("early")
+
+    def comparison_done() -> int:
+        return sum(bg.done() for bg in parts.values())
 
     try:
         with reporting(progressbar, steps) as report:
 
             def main_steps(step: str, done: float, total: float) -> None:
-                if step == MAP_STEP:
-                    compiled.open()
+                if step == MAP_STEP and n_fits and late and "late" not in parts:
+                    start("late")
                 if report is not None:
                     report(step, done, total)
-                    if bg is not None and report is steps:
-                        report("hold-out comparison", bg.done(), n_fits)
+                    if parts and report is steps:
+                        report("hold-out comparison", comparison_done(), n_fits)
 
             result = fit_spec(
                 panel,
@@ -310,20 +316,29 @@ def fit_and_save(
                 chains=chains,
                 seed=seed,
                 progressbar=progressbar,
-                progress=main_steps if (report is not None or bg is not None) else None,
+                progress=main_steps if (report is not None or n_fits) else None,
             )
     except BaseException:
-        if background is not None:
-            background.cancel()
+        for bg in parts.values():
+            bg.cancel()
         raise
-    finally:
-        compiled.open()
+    if n_fits and late and "late" not in parts:  # a fit that never reported its MAP search
+        start("late")
     table = None
-    if background is not None:
-        tick = (lambda k: steps("hold-out comparison", k, n_fits)) if steps else None
-        table = background.result(on_progress=tick)
-        if isinstance(table, RegimeError):
-            raise table
+    if parts:
+        tables = []
+        for key, bg in parts.items():
+            before = sum(b.done() for k, b in parts.items() if k != key)
+            tick = (
+                (lambda k, b=before: steps("hold-out comparison", b + k, n_fits)) if steps else None
+            )
+            out = bg.result(on_progress=tick)
+            if isinstance(out, RegimeError):
+                for other in parts.values():
+                    other.cancel()
+                raise out
+            tables.append(out)
+        table = merge_comparisons(*tables)
     if stop():
         raise KeyboardInterrupt
     folder = cfg.report.models_dir / name

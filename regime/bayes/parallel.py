@@ -172,23 +172,6 @@ def _run_tasks(
     return results
 
 
-class Gate:
-    """A flag that this process opens and forked children wait for (e.g. "the main model
-    is compiled"). Without fork, :meth:`wait` returns at once: the waiting tasks then run
-    in this process after the work they wait for."""
-
-    def __init__(self) -> None:
-        self._event: Any = mp.get_context("fork").Event() if can_fork() else None
-
-    def open(self) -> None:
-        if self._event is not None:
-            self._event.set()
-
-    def wait(self) -> None:
-        if self._event is not None:
-            self._event.wait()
-
-
 class Background(Generic[T]):
     """One task started now in a forked child, while this process goes on working.
 

@@ -15,7 +15,7 @@ regime model, and a constant-mean Student-t baseline.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -87,8 +87,8 @@ def holdout_comparison(
     progress: Callable[[str], None] | None = None,
     steps: ProgressFn | None = None,
     workers: int | None = None,
-    main_compiled: Callable[[], None] | None = None,
     comparison: Comparison = "full",
+    part: Part = "all",
 ) -> pd.DataFrame:
     """Table of held-out log predictive density per model (higher is better).
 
@@ -98,36 +98,32 @@ def holdout_comparison(
     the same for any ``workers``. ``progress(message)`` hears which candidates
     are fitted; ``steps("hold-out comparison", done, total)`` counts those done.
 
-    Candidates of the main model's kind (``spec.kind``: the Markov candidates for a
-    Markov model, the VAR for a VAR) call ``main_compiled()`` (when given) before they
-    build their model, and go last; the others go first. A caller compiling its own
-    model lets them wait for it: PyTensor caches each compiled operation on disk, so
-    compiling a related structure at the same time as the caller does the same work
-    twice. Measured on the demo with empty caches: the default VAR costs 88 CPU-s
-    compiled alongside the main fit and 6 s after it (same structure, other data:
-    :func:`regime.bayes.var.swap_var_data`); Markov K=2 constant and K=2 TVTP cost 53 and
-    76 CPU-s alongside the main Markov model, 18 and 30 CPU-s after it. Markov and VAR
-    structures share little, so beside a VAR the Markov candidates need not wait.
+    ``part`` picks the fits: ``"all"``, or the two parts a caller fitting the main model
+    at the same time runs apart (:func:`comparison_parts`), whose tables
+    :func:`merge_comparisons` joins: ``"early"`` (the baseline, the observed-regime
+    model and candidates of another kind than ``spec.kind``), started with the main
+    fit, and ``"late"`` (the candidates of the main model's kind), started from the
+    main process once its model is compiled. PyTensor caches each compiled operation on
+    disk, so compiling a related structure at the same time as the main fit does the
+    same work twice, and a late fit forked from the main process finds the main model
+    compiled in memory (:class:`regime.bayes.fit.ModelCache`). Measured on the demo with
+    empty caches: the default VAR's hold-out refit costs 88 CPU-s compiled alongside the
+    main fit, 5-6 s loaded from the disk cache after it, nothing forked from it; Markov
+    K=2 constant and K=2 TVTP cost 53 and 76 CPU-s alongside the main Markov model,
+    18 and 30 CPU-s after it. Markov and VAR structures share little.
     """
     years = spec.holdout_years if holdout_years is None else holdout_years
     if years <= 0:
         raise BadInputError("model.holdout_years must be positive for a hold-out comparison.")
-    cands = candidates(spec, comparison)
-    # candidates of the main model's kind share most compiled operations with it
-    waits = {"markov", "var"} & {spec.kind}
-    todo = [
-        *((n, c) for n, c in cands.items() if c.kind not in waits and c.kind != "markov"),
-        ("constant-mean Student-t", None),
-        *((n, c) for n, c in cands.items() if c.kind not in waits and c.kind == "markov"),
-        *((n, c) for n, c in cands.items() if c.kind in waits),
-    ]
+    early, late = comparison_parts(spec, comparison)
+    todo = {"all": early + late, "early": early, "late": late}[part]
+    if not todo:
+        return comparison_table([])
     n_workers = max(1, min(workers or available_cores(), len(todo)))
     cores = 1 if n_workers > 1 else None
 
     def task(cand: ModelSpec | None) -> Callable[[Callable[[int], None]], Any]:
         def run(done: Callable[[int], None]) -> Any:
-            if main_compiled is not None and cand is not None and cand.kind in waits:
-                main_compiled()
             try:
                 out: Any = _holdout_lpd(
                     panel,
@@ -168,14 +164,48 @@ def holdout_comparison(
             }
         )
     tick(len(todo))
-    table = pd.DataFrame(rows).set_index("model")
+    return comparison_table(rows)
+
+
+BASELINE = "constant-mean Student-t"
+Part = Literal["all", "early", "late"]
+
+
+def comparison_parts(
+    spec: ModelSpec, comparison: Comparison = "full"
+) -> tuple[list[tuple[str, ModelSpec | None]], list[tuple[str, ModelSpec | None]]]:
+    """(early, late) fits of :func:`holdout_comparison` by name (``None``: the baseline);
+    late are the candidates of the main model's kind (see ``part`` there)."""
+    cands = candidates(spec, comparison)
+    early: list[tuple[str, ModelSpec | None]] = [
+        *((n, c) for n, c in cands.items() if c.kind != spec.kind and c.kind != "markov"),
+        (BASELINE, None),
+        *((n, c) for n, c in cands.items() if c.kind != spec.kind and c.kind == "markov"),
+    ]
+    late: list[tuple[str, ModelSpec | None]] = [
+        (n, c) for n, c in cands.items() if c.kind == spec.kind
+    ]
+    return early, late
+
+
+def comparison_table(rows: Sequence[Mapping[Any, Any]]) -> pd.DataFrame:
+    """The comparison table from rows of ``model``, ``holdout_months``, ``lpd`` and
+    ``lpd_per_month``: ``vs_baseline`` added, best first."""
+    columns = ["model", "holdout_months", "lpd", "lpd_per_month"]
+    table = pd.DataFrame(list(rows), columns=columns).set_index("model")
     base = (
-        float(table.loc["constant-mean Student-t", "lpd"])  # type: ignore[arg-type]
-        if "constant-mean Student-t" in table.index
+        float(table.loc[BASELINE, "lpd"])  # type: ignore[arg-type]
+        if BASELINE in table.index
         else float("nan")
     )
     table["vs_baseline"] = table["lpd"].to_numpy(dtype=float) - base
     return table.sort_values("lpd", ascending=False)
+
+
+def merge_comparisons(*tables: pd.DataFrame) -> pd.DataFrame:
+    """One table from the parts' tables (``vs_baseline`` against the baseline in any)."""
+    rows = pd.concat([t.drop(columns="vs_baseline") for t in tables]).reset_index()
+    return comparison_table(rows.to_dict(orient="records"))
 
 
 def _holdout_lpd(

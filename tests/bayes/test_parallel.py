@@ -171,23 +171,3 @@ def test_background_task_error_is_raised() -> None:
 
     with pytest.raises(RuntimeError, match="boom"):
         Background(_fail).result()
-
-
-@needs_fork
-def test_gate_holds_forked_tasks_until_opened() -> None:
-    """The hold-out comparison's Markov fits wait for the main model's compilation."""
-    import time
-
-    from regime.bayes.parallel import Background, Gate
-
-    gate = Gate()
-
-    def task(done):  # type: ignore[no-untyped-def]
-        gate.wait()
-        return time.monotonic()
-
-    job = Background(task)
-    time.sleep(0.3)
-    opened = time.monotonic()
-    gate.open()
-    assert job.result() >= opened

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from regime.config import Config, ModelSpec
 from regime.data.sample import simulate_sample
@@ -37,3 +38,34 @@ def test_candidate_sets() -> None:
         "markov K=3 TVTP",
     }
     assert set(candidates(ModelSpec(kind="markov"), "baselines")) == {"observed regimes"}
+
+
+def test_comparison_parts_and_their_merge() -> None:
+    """The main model's kind fits late (forked once the main model is compiled); the
+    merged table is the one a single run gives: ``vs_baseline`` across the parts."""
+    from regime.models.compare import (
+        BASELINE,
+        comparison_parts,
+        comparison_table,
+        merge_comparisons,
+    )
+
+    early, late = comparison_parts(ModelSpec(kind="var", k_regimes=2), "baselines")
+    assert [n for n, _ in early] == ["observed regimes", BASELINE]
+    assert [n for n, _ in late] == ["VAR(1) K=2"]
+    _, late_m = comparison_parts(ModelSpec(kind="markov"), "full")
+    assert {c.kind for _, c in late_m if c is not None} == {"markov"} and len(late_m) == 4
+
+    def row(name: str, lpd: float) -> dict[str, object]:
+        return {"model": name, "holdout_months": 24, "lpd": lpd, "lpd_per_month": lpd / 24}
+
+    a = comparison_table([row(BASELINE, -60.0), row("observed regimes", -61.0)])
+    b = comparison_table([row("VAR(1) K=2", -58.5)])
+    assert np.isnan(b["vs_baseline"]).all()
+    merged = merge_comparisons(a, b)
+    whole = comparison_table(
+        [row(BASELINE, -60.0), row("observed regimes", -61.0), row("VAR(1) K=2", -58.5)]
+    )
+    pd.testing.assert_frame_equal(merged, whole)
+    assert list(merged.index) == ["VAR(1) K=2", BASELINE, "observed regimes"]
+    assert merged.loc["VAR(1) K=2", "vs_baseline"] == 1.5
