@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -246,7 +247,7 @@ def fit_and_save(
     must not replace a saved model.
     """
     from regime.bayes.fit import MAP_STEP
-    from regime.bayes.parallel import Background
+    from regime.bayes.parallel import Background, can_fork
     from regime.errors import RegimeError
     from regime.models.api import fit_spec
     from regime.models.compare import comparison_parts, holdout_comparison, merge_comparisons
@@ -260,13 +261,16 @@ def fit_and_save(
     stop = interrupted or (lambda: False)
     parts: dict[str, Background[Any]] = {}
     n_fits = 0
+    # set once the main model is compiled: an early part finished before then compiles
+    # what the main process needs next (compile_ahead), in its otherwise idle process
+    main_compiled = multiprocessing.get_context("fork").Event() if can_fork() else None
 
     def start(part: Literal["early", "late"]) -> None:
         """Fork the comparison's ``part`` (see holdout_comparison) to run alongside."""
 
         def run_part(done: Callable[[int], None]) -> Any:
             try:
-                return holdout_comparison(
+                table = holdout_comparison(
                     panel,
                     cfg.model,
                     draws=compare_draws,
@@ -279,6 +283,9 @@ def fit_and_save(
                 )
             except RegimeError as exc:  # re-raised in this process, exit code intact
                 return exc
+            if part == "early" and main_compiled is not None and not main_compiled.is_set():
+                compile_ahead(cfg, panel)
+            return table
 
         parts[part] = Background(run_part)
 
@@ -301,6 +308,8 @@ def fit_and_save(
         with reporting(progressbar, steps) as report:
 
             def main_steps(step: str, done: float, total: float) -> None:
+                if step == MAP_STEP and main_compiled is not None:
+                    main_compiled.set()
                 if step == MAP_STEP and n_fits and late and "late" not in parts:
                     start("late")
                 if report is not None:
@@ -346,6 +355,33 @@ def fit_and_save(
     save_model(result, folder, config=config, panel=panel, comparison=table)
     result.panel = panel
     return result, folder
+
+
+def compile_ahead(cfg: Config, panel: Panel) -> None:
+    """Compile what the configured model's fit, post-processing and scenarios need besides
+    the log density, by running them once on stand-in results (see
+    :func:`regime.models.api.compile_ahead`); the disk caches keep it. Only a speed-up:
+    if it fails, the main process compiles the same later, so the failure is logged."""
+    import warnings
+
+    from regime.models.api import compile_ahead as model_compile_ahead
+    from regime.scenarios import builtin_scenarios, run
+
+    before = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # stand-in results: their warnings mean nothing
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = model_compile_ahead(panel, cfg.model)
+            if res is not None:
+                run(res, builtin_scenarios(), n_samples=COMPILE_AHEAD_SAMPLES, seed=0)
+    except Exception as exc:  # an optimisation: the real run compiles the same anyway
+        log.info("compiling ahead skipped: %s", exc)
+    finally:
+        logging.disable(before)
+
+
+COMPILE_AHEAD_SAMPLES = 64
 
 
 def model_folder(cfg: Config, name: str) -> Path:

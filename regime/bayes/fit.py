@@ -108,19 +108,35 @@ def _compiled(model: pm.Model) -> _Compiled:
         grad_fn.set_extra_values({})
         jit = _jitted(grad_fn)
         jit(x0.data)  # compile now, not in a worker thread or child process
-        outs = model.unobserved_value_vars
-        values_fn = model.compile_fn(
-            outs,
-            inputs=model.value_vars,
-            on_unused_input="ignore",
-            point_fn=False,
-            mode="NUMBA",
-        )
-        values = _jitted_multi(values_fn)
-        values(*[ip[v.name] for v in model.value_vars])
-    out = _Compiled(jit, values, [v.name for v in outs], x0.point_map_info, ip, grad_fn, values_fn)
+        values, values_fn, names = _values_function(model, ip)
+    out = _Compiled(jit, values, names, x0.point_map_info, ip, grad_fn, values_fn)
     _COMPILED[model] = out
     return out
+
+
+def _values_function(model: pm.Model, ip: dict[str, np.ndarray]) -> tuple[Any, Any, list[str]]:
+    """The NUMBA-mode function from the value variables to every unobserved variable
+    (constrained, deterministics), compiled and called once; with its PyTensor function
+    and the output names."""
+    outs = model.unobserved_value_vars
+    values_fn = model.compile_fn(
+        outs, inputs=model.value_vars, on_unused_input="ignore", point_fn=False, mode="NUMBA"
+    )
+    values = _jitted_multi(values_fn)
+    values(*[ip[v.name] for v in model.value_vars])
+    return values, values_fn, [v.name for v in outs]
+
+
+def initial_values(model: pm.Model) -> dict[str, np.ndarray]:
+    """Every unobserved variable at the model's initial point, through the NUMBA-mode
+    function :func:`_compiled` compiles too: calling this first (e.g. in an idle process
+    while another compiles the log density) leaves that function in the disk cache."""
+    ip = model.initial_point()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        values, _, names = _values_function(model, ip)
+    out = values(*[ip[v.name] for v in model.value_vars])
+    return {n: np.asarray(v) for n, v in zip(names, out, strict=True)}
 
 
 def rebind(model: pm.Model) -> None:

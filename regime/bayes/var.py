@@ -45,7 +45,14 @@ from scipy.special import logsumexp
 
 from regime import _dims as D
 from regime.bayes.diagnostics import Diagnostics, diagnose, summary_table
-from regime.bayes.fit import ModelCache, Sampler, multistart_map, process_models, sample_posterior
+from regime.bayes.fit import (
+    ModelCache,
+    Sampler,
+    initial_values,
+    multistart_map,
+    process_models,
+    sample_posterior,
+)
 from regime.bayes.gaussian import mvn_chol_logpdf
 from regime.bayes.hmm import filter_smooth_sample, hmm_loglike
 from regime.bayes.markov import (
@@ -651,6 +658,37 @@ class MarkovSwitchingVAR:
         res.add_derived(random_seed)
         res.info["seconds_total"] = time.perf_counter() - t0
         return res
+
+
+def compile_ahead(var: MarkovSwitchingVAR) -> MarkovSwitchingVARResults:
+    """Compile, in this process, what a fit of ``var``'s structure needs besides its log
+    density: the function from the sampler's space to every variable
+    (:func:`regime.bayes.fit.initial_values`) and the regime-path kernels. Returns
+    results whose two draws both sit at the model's initial point: a stand-in to run
+    the scenario code once (its kernels compile too), not a posterior.
+
+    An idle process runs this while another compiles the log density: numba's and
+    PyTensor's disk caches then hand the other process what it would compile next
+    (``regime demo`` with empty caches: about 15 s of compiling off its critical path).
+    """
+    model = build_var_model(var.data, var.spec)
+    values = initial_values(model)
+    names = ["c_z", "A_z", "L_z"]
+    if var.k_regimes > 1:
+        names += ["a", "b"] if var.data.tvtp.shape[1] else ["p"]
+    posterior = {
+        n: xr.DataArray(
+            np.repeat(values[n][None, None], 2, axis=1),
+            dims=("chain", "draw", *(f"{n}_dim_{i}" for i in range(values[n].ndim))),
+        )
+        for n in names
+    }
+    import arviz as az
+
+    idata = az.InferenceData(posterior=xr.Dataset(posterior))
+    res = MarkovSwitchingVARResults(idata, var.data, var.spec, {"draws": 2, "chains": 1})
+    res.add_derived(0)
+    return res
 
 
 def _stacked(idata: Any, names: list[str]) -> dict[str, np.ndarray]:

@@ -102,6 +102,31 @@ def var_inputs(panel: Panel, spec: ModelSpec) -> tuple[pd.DataFrame, pd.DataFram
     return both[list(block.columns)], both[feats] if feats else None
 
 
+def _var_model(panel: Panel, spec: ModelSpec) -> MarkovSwitchingVAR:
+    endog, tvtp = var_inputs(panel, spec)
+    return MarkovSwitchingVAR(
+        endog,
+        k_regimes=spec.k_regimes,
+        order=spec.order,
+        exog_tvtp=tvtp,
+        switching_coefs=spec.switching_coefs,
+        priors=dict(spec.priors),
+    )
+
+
+def compile_ahead(panel: Panel, spec: ModelSpec) -> Any:
+    """For the VAR: :func:`regime.bayes.var.compile_ahead` on this panel (stand-in
+    results with ``panel`` set, to run scenarios on once); ``None`` for the other kinds,
+    whose post-processing compiles little."""
+    if spec.kind != "var":
+        return None
+    from regime.bayes.var import compile_ahead as var_compile_ahead
+
+    res = var_compile_ahead(_var_model(panel, spec))
+    res.panel = panel
+    return res
+
+
 def fit_spec(
     panel: Panel,
     spec: ModelSpec,
@@ -131,16 +156,7 @@ def fit_spec(
         "progress": progress,
     }
     if spec.kind == "var":
-        endog, tvtp = var_inputs(panel, spec)
-        var = MarkovSwitchingVAR(
-            endog,
-            k_regimes=spec.k_regimes,
-            order=spec.order,
-            exog_tvtp=tvtp,
-            switching_coefs=spec.switching_coefs,
-            priors=dict(spec.priors),
-        )
-        return var.fit(n_starts=spec.n_starts, **kw)
+        return _var_model(panel, spec).fit(n_starts=spec.n_starts, **kw)
     inputs = model_inputs(panel, spec, seed)
     if spec.kind == "observed":
         assert inputs.labels is not None
