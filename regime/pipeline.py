@@ -367,6 +367,7 @@ def compile_ahead(cfg: Config, panel: Panel) -> None:
     from regime.models.api import compile_ahead as model_compile_ahead
     from regime.scenarios import builtin_scenarios, run
 
+    failure: Exception | None = None
     before = logging.root.manager.disable
     logging.disable(logging.WARNING)  # stand-in results: their warnings mean nothing
     try:
@@ -376,9 +377,11 @@ def compile_ahead(cfg: Config, panel: Panel) -> None:
             if res is not None:
                 run(res, builtin_scenarios(), n_samples=COMPILE_AHEAD_SAMPLES, seed=0)
     except Exception as exc:  # an optimisation: the real run compiles the same anyway
-        log.info("compiling ahead skipped: %s", exc)
+        failure = exc
     finally:
         logging.disable(before)
+    if failure is not None:
+        log.info("compiling ahead skipped: %s", failure)
 
 
 COMPILE_AHEAD_SAMPLES = 64
