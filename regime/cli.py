@@ -26,7 +26,7 @@ from rich.table import Table
 
 from regime import _dims as D
 from regime import pipeline
-from regime.config import Config, load_config
+from regime.config import Comparison, Config, load_config
 from regime.errors import BadInputError, ModelCheckError, RegimeError
 from regime.progress import RichSteps, progress_columns
 
@@ -700,7 +700,7 @@ def _run(
     allow: bool,
     cache_dir: Path | None,
     compare_draws: int = 300,
-    comparison: pipeline.Comparison = "full",
+    comparison: Comparison = "full",
 ) -> None:
     import time
 

@@ -36,6 +36,9 @@ from regime.flows.calendar import RECON_FIRST_YEAR, SEMIANNUAL_FROM
 # is cheap: on Stata's Fed funds example with a lagged regressor, 1 start in 16 to 3 in 8
 # reaches the main mode, depending on the seed.
 N_STARTS = 32
+# Hold-out comparison candidates (regime.models.compare.candidates): "full" adds the four
+# univariate Markov models to the observed-regime model and the configured VAR
+Comparison = Literal["full", "baselines"]
 
 
 class Spec(BaseModel):

@@ -7,7 +7,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pandas as pd
 import requests
@@ -18,7 +18,7 @@ from regime._io import atomic_write_bytes
 # the CLI reaches the layers below through this module only: names it needs are re-exported
 from regime.bayes.diagnostics import Diagnostics as Diagnostics
 from regime.bayes.sensitivity import SENSITIVE_SHIFT as SENSITIVE_SHIFT
-from regime.config import Config
+from regime.config import Comparison, Config
 from regime.data.base import Prefer, SeriesData, merge_history
 from regime.data.cache import Cache, default_cache_dir
 from regime.data.cache import CacheCorruptError as CacheCorruptError
@@ -27,9 +27,6 @@ from regime.data.sample import SAMPLE_SEED, simulate_sample
 from regime.errors import BadInputError
 from regime.features.panel import Panel, build_panel
 from regime.progress import ProgressFn
-
-if TYPE_CHECKING:
-    from regime.models.compare import Comparison
 
 FRED_KEY_ENV = "FRED_API_KEY"
 
@@ -260,7 +257,10 @@ def fit_and_save(
     check_scenario_features(cfg)
     stop = interrupted or (lambda: False)
     parts: dict[str, Background[Any]] = {}
+    collected: set[str] = set()
     n_fits = 0
+    early: list[Any] = []
+    late: list[Any] = []
     # set once the main model is compiled: an early part finished before then compiles
     # what the main process needs next (compile_ahead), in its otherwise idle process
     main_compiled = multiprocessing.get_context("fork").Event() if can_fork() else None
@@ -335,18 +335,29 @@ def fit_and_save(
         start("late")
     table = None
     if parts:
+        sizes = {"early": len(early), "late": len(late)}
+        finished = 0  # fits of the parts collected (a part's done() stays 0 without fork)
         tables = []
-        for key, bg in parts.items():
-            before = sum(b.done() for k, b in parts.items() if k != key)
-            tick = (
-                (lambda k, b=before: steps("hold-out comparison", b + k, n_fits)) if steps else None
-            )
-            out = bg.result(on_progress=tick)
-            if isinstance(out, RegimeError):
-                for other in parts.values():
-                    other.cancel()
-                raise out
-            tables.append(out)
+        try:
+            for key, bg in parts.items():
+                rest = [b for k, b in parts.items() if k != key and k not in collected]
+
+                def tick(k: int, f: int = finished, rest: list[Any] = rest) -> None:
+                    if steps is not None:
+                        steps("hold-out comparison", f + k + sum(b.done() for b in rest), n_fits)
+
+                out = bg.result(on_progress=tick)
+                if isinstance(out, RegimeError):
+                    raise out
+                tables.append(out)
+                collected.add(key)
+                finished += sizes[key]
+        except BaseException:  # the other part must not outlive this process's failure
+            for b in parts.values():
+                b.cancel()
+            raise
+        if steps is not None:
+            steps("hold-out comparison", finished, n_fits)
         table = merge_comparisons(*tables)
     if stop():
         raise KeyboardInterrupt

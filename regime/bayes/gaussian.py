@@ -22,8 +22,6 @@ Python ``perform`` calling the same compiled kernel.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 from typing import Any
 
 import numba
@@ -34,6 +32,8 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+
+from regime.bayes.hmm import kernel_version
 
 Array = NDArray[np.float64]
 
@@ -163,20 +163,13 @@ def mvn_chol_logp_grad(resid: Any, chol: Any, g: Any) -> tuple[Any, Any]:
     return out[0], out[1]  # type: ignore[index]
 
 
-# PyTensor caches the compiled numba graph on disk keyed by these numbers: derived from
-# the kernels' source, so that an edited kernel is never served from a stale cache.
-def _version(*kernels: Any) -> int:
-    src = "".join(inspect.getsource(k.py_func) for k in (_solve_lower, *kernels))
-    return int(hashlib.sha256(src.encode()).hexdigest()[:12], 16)
-
-
 @register_funcify_default_op_cache_key(MvnCholLogp)
 def _numba_funcify_mvn(op: MvnCholLogp, node: Apply, **kwargs: Any) -> Any:
     @numba_basic.numba_njit
     def logp(resid: Array, chol: Array) -> Array:
         return mvn_chol_logp_kernel(np.ascontiguousarray(resid), np.ascontiguousarray(chol))
 
-    return logp, _version(mvn_chol_logp_kernel)
+    return logp, kernel_version(_solve_lower, mvn_chol_logp_kernel, _numba_funcify_mvn)
 
 
 @register_funcify_default_op_cache_key(MvnCholLogpGrad)
@@ -187,4 +180,4 @@ def _numba_funcify_mvn_grad(op: MvnCholLogpGrad, node: Apply, **kwargs: Any) -> 
             np.ascontiguousarray(resid), np.ascontiguousarray(chol), np.ascontiguousarray(g)
         )
 
-    return grad, _version(mvn_chol_logp_grad_kernel)
+    return grad, kernel_version(_solve_lower, mvn_chol_logp_grad_kernel, _numba_funcify_mvn_grad)

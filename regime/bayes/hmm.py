@@ -201,11 +201,19 @@ class HMMLogLike(Op):
 
 hmm_loglike_op = HMMLogLike()
 
-# PyTensor caches the compiled numba graph on disk keyed by this number: derive it from
-# the kernel's source so that an edited kernel can never be served from a stale cache.
-_KERNEL_VERSION = int(
-    hashlib.sha256(inspect.getsource(forward_backward.py_func).encode()).hexdigest()[:12], 16
-)
+
+def kernel_version(*functions: Any) -> int:
+    """The key PyTensor caches an Op's compiled numba graph under, from the source of the
+    functions given (kernels and the Op's numba wrapper), so that an edited one is never
+    served from a stale disk cache; from their bytecode where no source is installed."""
+    digest = hashlib.sha256()
+    for fn in functions:
+        fn = getattr(fn, "py_func", fn)
+        try:
+            digest.update(inspect.getsource(fn).encode())
+        except (OSError, TypeError):
+            digest.update(fn.__code__.co_code)
+    return int(digest.hexdigest()[:12], 16)
 
 
 def hmm_loglike(log_emission: Any, transition: Any, initial: Any) -> Any:
@@ -227,7 +235,7 @@ def _numba_funcify_hmm(op: HMMLogLike, node: Apply, **kwargs: Any) -> Any:
         )
         return np.array(ll, dtype=np.float64), d_logb, d_p, d_init
 
-    return hmm, _KERNEL_VERSION
+    return hmm, kernel_version(forward_backward, _numba_funcify_hmm)
 
 
 def scan_loglike(log_emission: Any, transition: Any, initial: Any) -> Any:
@@ -341,7 +349,7 @@ class Ergodic(Op):
         output_storage[0][0] = ergodic_kernel(np.ascontiguousarray(inputs[0]))
 
     def grad(self, inputs: Any, output_grads: Any) -> list[Any]:
-        return [ErgodicGrad()(inputs[0], output_grads[0])]
+        return [ergodic_grad_op(inputs[0], output_grads[0])]
 
     def infer_shape(self, fgraph: Any, node: Apply, shapes: list[Any]) -> list[Any]:
         return [(shapes[0][0],)]
@@ -365,10 +373,8 @@ class ErgodicGrad(Op):
         return [shapes[0]]
 
 
-def _ergodic_version(kernel: Any) -> int:
-    src = inspect.getsource(_solve_small.py_func) + inspect.getsource(kernel.py_func)
-    src += inspect.getsource(ergodic_kernel.py_func)
-    return int(hashlib.sha256(src.encode()).hexdigest()[:12], 16)
+ergodic_op = Ergodic()
+ergodic_grad_op = ErgodicGrad()
 
 
 @register_funcify_default_op_cache_key(Ergodic)
@@ -377,7 +383,7 @@ def _numba_funcify_ergodic(op: Ergodic, node: Apply, **kwargs: Any) -> Any:
     def ergodic(p: Array) -> Array:
         return ergodic_kernel(np.ascontiguousarray(p))
 
-    return ergodic, _ergodic_version(ergodic_kernel)
+    return ergodic, kernel_version(_solve_small, ergodic_kernel, _numba_funcify_ergodic)
 
 
 @register_funcify_default_op_cache_key(ErgodicGrad)
@@ -386,4 +392,6 @@ def _numba_funcify_ergodic_grad(op: ErgodicGrad, node: Apply, **kwargs: Any) -> 
     def ergodic_grad(p: Array, g: Array) -> Array:
         return ergodic_grad_kernel(np.ascontiguousarray(p), np.ascontiguousarray(g))
 
-    return ergodic_grad, _ergodic_version(ergodic_grad_kernel)
+    return ergodic_grad, kernel_version(
+        _solve_small, ergodic_kernel, ergodic_grad_kernel, _numba_funcify_ergodic_grad
+    )

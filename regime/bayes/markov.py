@@ -29,7 +29,7 @@ import pytensor.tensor as pt
 from pymc.distributions.transforms import ordered
 
 from regime import _dims as D
-from regime.bayes.hmm import Ergodic, hmm_loglike
+from regime.bayes.hmm import ergodic_op, hmm_loglike
 from regime.bayes.priors import resolve_priors
 from regime.config import stable_hash
 from regime.errors import BadInputError
@@ -468,7 +468,7 @@ def _tvtp_transitions(
 def ergodic(p: Any, k: int) -> Any:
     """Stationary distribution of a row-stochastic (k, k) tensor (one Op with an analytic
     gradient: :class:`regime.bayes.hmm.Ergodic`)."""
-    return Ergodic()(p)
+    return ergodic_op(p)
 
 
 # --------------------------------------------------------------------------- NumPy side

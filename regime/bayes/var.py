@@ -613,9 +613,10 @@ class MarkovSwitchingVAR:
         :meth:`regime.bayes.switching.MarkovSwitching.fit`)."""
         t0 = time.perf_counter()
         model = self.build_model(models if models is not None else process_models())
-        # the VAR's starts cost ~0.3 s each (the univariate model's ~0.01 s), so they run
-        # on the sampler's cores too: 32 starts on the demo panel 10.0 s -> 5.9 s on 2
-        # cores, the same mode (multistart_map's results do not depend on ``workers``)
+        # the VAR's starts cost far more than the univariate model's, so they run on the
+        # sampler's cores too (multistart_map's results do not depend on ``workers``):
+        # 32 starts on the demo panel took 10.0 s on one core and 5.9 s on two before the
+        # MAP_MAXITER cap, 2-3 s after it
         mode = multistart_map(
             model,
             n_starts=n_starts,
@@ -625,9 +626,7 @@ class MarkovSwitchingVAR:
             maxiter=MAP_MAXITER,
         )
         t_map = time.perf_counter()
-        names = ["c_z", "A_z", "L_z"]
-        if self.k_regimes > 1:
-            names += ["a", "b"] if self.data.tvtp.shape[1] else ["p"]
+        names = sampled_names(self.data, self.spec)
         idata = sample_posterior(
             model,
             mode.point,
@@ -660,6 +659,14 @@ class MarkovSwitchingVAR:
         return res
 
 
+def sampled_names(data: VARData, spec: VARSpec) -> list[str]:
+    """The variables a fit keeps of the sampler's draws (standardized units)."""
+    names = ["c_z", "A_z", "L_z"]
+    if spec.k_regimes > 1:
+        names += ["a", "b"] if data.tvtp.shape[1] else ["p"]
+    return names
+
+
 def compile_ahead(var: MarkovSwitchingVAR) -> MarkovSwitchingVARResults:
     """Compile, in this process, what a fit of ``var``'s structure needs besides its log
     density: the function from the sampler's space to every variable
@@ -673,9 +680,7 @@ def compile_ahead(var: MarkovSwitchingVAR) -> MarkovSwitchingVARResults:
     """
     model = build_var_model(var.data, var.spec)
     values = initial_values(model)
-    names = ["c_z", "A_z", "L_z"]
-    if var.k_regimes > 1:
-        names += ["a", "b"] if var.data.tvtp.shape[1] else ["p"]
+    names = sampled_names(var.data, var.spec)
     posterior = {
         n: xr.DataArray(
             np.repeat(values[n][None, None], 2, axis=1),

@@ -141,8 +141,9 @@ def fit_spec(
 ) -> FittedModel:
     """Fit the model the spec describes on the panel (``progress``: see :mod:`regime.progress`).
 
-    ``models``: a cache of compiled Markov models to reuse (a backtest worker's,
-    :class:`regime.bayes.switching.ModelCache`); the other kinds build their model.
+    ``models``: a cache of compiled models to reuse (a backtest worker's,
+    :class:`regime.bayes.fit.ModelCache`) for the Markov model and the VAR; the other
+    kinds build their model.
     """
     seed = spec.seed if seed is None else seed
     kw: dict[str, Any] = {
@@ -156,7 +157,7 @@ def fit_spec(
         "progress": progress,
     }
     if spec.kind == "var":
-        return _var_model(panel, spec).fit(n_starts=spec.n_starts, **kw)
+        return _var_model(panel, spec).fit(n_starts=spec.n_starts, models=models, **kw)
     inputs = model_inputs(panel, spec, seed)
     if spec.kind == "observed":
         assert inputs.labels is not None

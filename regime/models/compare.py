@@ -8,8 +8,10 @@ updated with each new month):
 
     lpd_t = log mean_s p(y_t | y_<t, theta_s)
 
-Candidates: Markov K=2 and K=3, constant and TVTP transitions, the observed-
-regime model, and a constant-mean Student-t baseline.
+Candidates (:func:`candidates`): the observed-regime model, the configured VAR when the
+config uses one (scored on the relative return), and with ``comparison="full"`` (the
+default; ``regime demo`` uses ``"baselines"``) the Markov models K=2 and K=3 with
+constant and TVTP transitions; all against a constant-mean Student-t baseline.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from regime.bayes.markov import prepare_data
 from regime.bayes.observed import ObservedRegimes
 from regime.bayes.parallel import available_cores, run_tasks
 from regime.bayes.switching import MarkovSwitching, public_names, regime_draws, stacked
-from regime.config import ModelSpec
+from regime.config import Comparison, ModelSpec
 from regime.errors import BadInputError
 from regime.features.panel import Panel
 from regime.models.api import model_inputs
@@ -38,9 +40,6 @@ log = logging.getLogger(__name__)
 def _lpd(draws_ll: np.ndarray) -> np.ndarray:
     """(S, H) log densities -> (H,) log of the posterior-mean density."""
     return np.asarray(logsumexp(draws_ll, axis=0) - np.log(draws_ll.shape[0]))
-
-
-Comparison = Literal["full", "baselines"]
 
 
 def candidates(spec: ModelSpec, comparison: Comparison = "full") -> dict[str, ModelSpec]:

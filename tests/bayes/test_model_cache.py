@@ -1,4 +1,4 @@
-"""A compiled Markov model reused for new data: no second compile, the same draws.
+"""A compiled model (Markov, VAR) reused for new data: no second compile, the same draws.
 
 The structure is the K=3 model of :mod:`tests.bayes.test_parallel`, so the
 compile cache on disk is shared with those tests.
