@@ -13,8 +13,13 @@ on 2-core machines (seed 1 also in two fresh-clone CI runs: the same coverage, w
 - 90% HDI coverage: overall 0.927, 0.907 and 0.910 over 354 intervals, band [0.83, 0.96]
   (the binomial sd of 354 intervals at 0.90 is 0.016); per family mu 0.88/0.88/0.90,
   sigma 0.91/0.91/0.92, p 0.97/0.92/0.87, a 0.95/0.93/0.95, b 0.95/0.90/0.92 over 60-86
-  intervals each (binomial sd 0.03-0.04), band [0.80, 0.98]. The p family moves most
-  between seeds (62 intervals).
+  intervals each (binomial sd 0.03-0.04). The p family moves most between seeds (62
+  intervals). A family fails below 0.80 (too confident), or above what nominal coverage
+  makes plausible for its count: the 99.95% quantile of Binomial(n, 0.90) / n
+  (``family_upper``; 1.0 for 62 intervals, 85/86 for 86). The former fixed upper bound
+  of 0.98 was two binomial sds for the p family, no margin: with the numba Ops of
+  session 8 (other rounding, other draws) CI's seed-1 study covered 61 of 62 p
+  intervals, which happens in 1.2 % of such studies even at exactly nominal coverage.
 - Gates at 1000 draws: 2-3, 1 and 1 of 37 designs failed, all persistent K=3 designs whose
   chains agreed but mixed slowly (R-hat over 1.01, bulk ESS under 400). A failed gate
   tells a user to fit longer, and the study does the same: such a fit is refitted once
@@ -37,7 +42,17 @@ pytestmark = pytest.mark.slow
 
 NOMINAL = 0.90
 COVERAGE_BAND = (0.83, 0.96)
-FAMILY_BAND = (0.80, 0.98)
+FAMILY_LOWER = 0.80
+FAMILY_UPPER_TAIL = 0.0005  # per family and study: over-coverage beyond this is flagged
+
+
+def family_upper(n: int) -> float:
+    """Highest plausible coverage of ``n`` intervals at nominal coverage (see docstring)."""
+    from scipy import stats
+
+    return float(stats.binom.ppf(1.0 - FAMILY_UPPER_TAIL, n, NOMINAL)) / n
+
+
 MAX_GATE_FAILURES = 2
 DRAWS = 1000
 CHAINS = 4  # MarkovSwitching.fit's default; the gates ask ESS >= 400 of all chains together
@@ -132,6 +147,10 @@ def test_interval_coverage_and_gates() -> None:
     for line in failed:
         print("failed gates:", line)
     assert COVERAGE_BAND[0] <= coverage <= COVERAGE_BAND[1]
-    outside = {f: c for f, c in by_family.items() if not FAMILY_BAND[0] <= c <= FAMILY_BAND[1]}
-    assert not outside, f"families outside {FAMILY_BAND}: {outside}"
+    outside = {
+        f: (c, family_upper(len(families[f])))
+        for f, c in by_family.items()
+        if not FAMILY_LOWER <= c <= family_upper(len(families[f]))
+    }
+    assert not outside, f"families outside [{FAMILY_LOWER}, upper]: {outside}"
     assert len(failed) <= MAX_GATE_FAILURES
