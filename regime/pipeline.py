@@ -257,7 +257,6 @@ def fit_and_save(
     check_scenario_features(cfg)
     stop = interrupted or (lambda: False)
     parts: dict[str, Background[Any]] = {}
-    collected: set[str] = set()
     n_fits = 0
     early: list[Any] = []
     late: list[Any] = []
@@ -338,9 +337,10 @@ def fit_and_save(
         sizes = {"early": len(early), "late": len(late)}
         finished = 0  # fits of the parts collected (a part's done() stays 0 without fork)
         tables = []
+        items = list(parts.items())  # collected in the order they started
         try:
-            for key, bg in parts.items():
-                rest = [b for k, b in parts.items() if k != key and k not in collected]
+            for i, (key, bg) in enumerate(items):
+                rest = [b for _, b in items[i + 1 :]]
 
                 def tick(k: int, f: int = finished, rest: list[Any] = rest) -> None:
                     if steps is not None:
@@ -350,7 +350,6 @@ def fit_and_save(
                 if isinstance(out, RegimeError):
                     raise out
                 tables.append(out)
-                collected.add(key)
                 finished += sizes[key]
         except BaseException:  # the other part must not outlive this process's failure
             for b in parts.values():

@@ -22,6 +22,7 @@ Python ``perform`` calling the same compiled kernel (C/Python backends).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 from typing import Any
@@ -202,6 +203,7 @@ class HMMLogLike(Op):
 hmm_loglike_op = HMMLogLike()
 
 
+@functools.cache
 def kernel_version(*functions: Any) -> int:
     """The key PyTensor caches an Op's compiled numba graph under, from the source of the
     functions given (kernels and the Op's numba wrapper), so that an edited one is never
