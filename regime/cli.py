@@ -8,6 +8,7 @@ adds the traceback (the exit code stays the same).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -756,6 +757,9 @@ class _InterruptFlag:
 _INTERRUPT = _InterruptFlag()
 
 
+GC_YOUNG = 50_000  # allocations between collections of the youngest generation
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and map errors to exit codes (0, 2, 3, 4, 130)."""
     _STATE["debug"] = False
@@ -797,7 +801,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:  # console script and ``python -m regime``
+    # A fit builds and rewrites large PyTensor graphs: at the default thresholds
+    # (700, 10, 10) the collector ran 1700 times in a warm demo and walked every
+    # object 9 times, 1.8 s in all. Collecting young objects every 50 000
+    # allocations instead saves about a second per run (measured), for a few MB.
+    # Processes forked for the hold-out fits and chains inherit it.
+    gc.set_threshold(GC_YOUNG, 10, 10)
     code = main()
+    # The interpreter's teardown collects every object the run left behind (PyTensor
+    # graphs, numba's code): 1.3-1.6 s after a fit. Nothing is left to collect for, so
+    # frozen objects are freed without the collector walking them again and again.
+    gc.freeze()
     if code == EXIT_INTERRUPTED and threading.current_thread() is threading.main_thread():
         # reported once; another Ctrl-C while the interpreter shuts down (joining
         # worker threads and processes) must not turn exit 130 into a death by signal

@@ -30,11 +30,14 @@ from numba.core.errors import NumbaPerformanceWarning
 from pymc.blocking import DictToArrayBijection, RaveledVars
 from scipy import optimize
 
+from regime.bayes import special
 from regime.bayes.parallel import available_cores, run_tasks
 from regime.config import N_STARTS
 from regime.progress import ProgressFn, Throttle, reporting
 
 log = logging.getLogger(__name__)
+
+special.register()  # a digamma numba can cache: Student-t graphs load instead of compiling
 
 Sampler = Literal["nutpie", "pymc"]
 
