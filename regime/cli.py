@@ -316,7 +316,7 @@ def _gate(diag: dict[str, Any], allow: bool) -> None:
         if allow:
             err_console.print(f"[yellow]warning:[/] {msg} (allowed)")
         else:
-            raise ModelCheckError(msg + " Fit longer, or pass --allow-unconverged.")
+            raise ModelCheckError(f"{msg} {d.remedy()}, or pass --allow-unconverged.")
 
 
 def _print_diagnostics(

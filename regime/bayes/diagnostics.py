@@ -18,6 +18,7 @@ MIN_ESS_BULK = 400  # 100 per chain for 4 chains; we ask it of the total
 # last release had 0 divergences on one machine and two designs with exactly 1 each
 # on another; a real pathology (two regimes merging into a funnel) gave 8-73.
 MAX_DIVERGENCE_RATE = 0.001
+REFIT_TARGET_ACCEPT = 0.99  # the NUTS target :meth:`Diagnostics.remedy` suggests for divergences
 CHAIN_AGREEMENT_SDS = 4.0  # chain means further apart than this many posterior sds disagree
 
 
@@ -76,6 +77,16 @@ class Diagnostics:
         if not self.gates.get("chains_agree", True):
             msgs.append("chains settled in different modes (" + ", ".join(self.disagreeing) + ")")
         return msgs
+
+    def remedy(self) -> str:
+        """What to try for the gates failed: divergences call for smaller steps (a higher
+        NUTS acceptance target), slow mixing for longer chains."""
+        if not self.gates.get("divergences", True):
+            return (
+                f"Raise model.target_accept towards {REFIT_TARGET_ACCEPT} (smaller steps) "
+                "and fit longer"
+            )
+        return "Fit longer (more draws and tune)"
 
     def warnings(self) -> list[str]:
         """Problems that pass the gates but deserve a look (isolated divergences)."""

@@ -239,3 +239,26 @@ def test_a_start_with_an_exactly_flat_coordinate_moves_off_it() -> None:
     moved = off_flat_gradient(flat_in_the_middle, x)
     np.testing.assert_array_equal(moved, [0.5, FLAT_STEP, -1.0])
     assert off_flat_gradient(lambda v: (0.0, np.ones(3)), x) is x
+
+
+def test_failed_gates_name_their_remedy() -> None:
+    """Divergences call for smaller steps, slow mixing for longer chains; the CLI's
+    error carries the remedy."""
+    from regime.bayes.diagnostics import REFIT_TARGET_ACCEPT, Diagnostics
+    from regime.cli import _gate
+    from regime.errors import ModelCheckError
+
+    ok = {"rhat": True, "ess": True, "divergences": True, "chains_agree": True}
+    base = {"max_rhat": 1.0, "min_ess_bulk": 900.0, "min_ess_tail": 900.0, "divergences": 0}
+    slow = Diagnostics(**base, chains_agree=True, n_draws=2000, gates={**ok, "rhat": False})
+    assert slow.remedy().startswith("Fit longer")
+    div = Diagnostics(
+        **{**base, "divergences": 40},
+        chains_agree=True,
+        n_draws=2000,
+        gates={**ok, "divergences": False},
+    )
+    assert f"target_accept towards {REFIT_TARGET_ACCEPT}" in div.remedy()
+    with pytest.raises(ModelCheckError, match="target_accept.*--allow-unconverged"):
+        _gate(div.to_dict(), allow=False)
+    _gate(div.to_dict(), allow=True)  # a warning only
