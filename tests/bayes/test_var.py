@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from regime.bayes.diagnostics import REFIT_TARGET_ACCEPT
 from regime.bayes.var import (
     MarkovSwitchingVAR,
     MarkovSwitchingVARResults,
@@ -267,28 +268,32 @@ NOMINAL = 0.90
 # entries of a row of p are one interval counted twice).
 COVERAGE_BAND = (0.83, 0.96)
 MIN_PASS_RATE = 0.95
-HARD_CASES = ("short_regime", "close_means")  # their gates are reported, not asserted
+HARD_CASES = ("short_regime", "close_means")  # their gates are bounded, not held to 95 %
+MAX_HARD_FAILURES = 4  # of the study's 8 hard fits (measurements below)
 N_DATASETS = 16
-STUDY_SEED = 1
-# A fit that fails the gates is refitted once with twice the draws and tuning, what the
-# failed gate tells a user (as tests/bayes/test_recovery.py does).
-# Measured 2026-11-30, 2 chains x 1000 + 1000, short_regime with its ordering gap
-# (var_sim.draw_case), the refit rule; 9-64 s a fit (most about 40 s: much of a fit runs
-# on one core), on an otherwise idle 2-core machine:
-#   study seed 1: coverage 0.915 (400 intervals), gates 15/16 before and after the refit
-#           (dataset 11, close_means: R-hat 1.074, bulk ESS 43; refitted 1.043, ESS 31:
-#           the two regimes nearly merge); cases macro 0.88, prior 0.90, short_regime
-#           0.94, close_means 0.94; groups const 0.93, coef 0.90, resid_sd 0.91, p 0.94
-#   study seed 2: coverage 0.910, gates 15/16 (dataset 14, short_regime, T=600: R-hat
-#           1.035, ESS 72, 66 divergences; refitted 1.015, ESS 187, 75 divergences);
-#           cases 0.92 / 0.90 / 0.90 / 0.92; groups 0.93 / 0.92 / 0.89 / 0.91
-# Per-fit coverage sd 0.056-0.064, so a 16-dataset study has sd ~0.015: 0.91 sits 3 sd
-# below the band's upper end and 5 above its lower. Gates: every macro and prior fit
-# passed (16 of 16 here, 18 of 18 in the helper's studies below); the hard cases failed
-# 2 of 16 here even after the refit (4 of 30 below before the ordering gap and the
-# refit). Whether the acceptance's 95 % applies to deliberately weakly identified
-# cases is open; the test asserts it on the others and prints the hard ones. Kept
-# opt-in: 16 fits cost ~11 min here, more than CI's spare time.
+STUDY_SEED = int(os.environ.get("VAR_RECOVERY_SEED", "1"))  # other studies: set it
+# A fit that fails the gates is refitted once as the failed gate tells a user
+# (Diagnostics.remedy): twice the draws and tuning, and target_accept 0.99 when the
+# divergences gate failed (tests/bayes/test_recovery.py refits longer the same way).
+# Measured 2026-11-30, 2 chains x 1000 + 1000, idle 2-core machine: a study takes
+# 95-105 s (3-4 s a fit: the model is compiled once and takes each dataset's data).
+#   seed 1: coverage 0.910 (400 intervals); gates 15/16: dataset 11 (close_means,
+#           T=450) R-hat 1.080, ESS 22, 9 divergences; at 0.99 R-hat 1.119, ESS 13 (the
+#           two regimes nearly merge)
+#   seed 2: coverage 0.902; gates 16/16, two after a refit (dataset 14, short_regime:
+#           12 divergences, R-hat 1.011; at 0.99 and twice as long 0 divergences, R-hat
+#           1.006, ESS 431)
+#   seed 3: coverage 0.920; gates 15/16: dataset 7 (close_means) R-hat 1.010, ESS 281;
+#           refitted 1.017, ESS 115, 7 divergences
+#   seed 4: coverage 0.912; gates 15/16: dataset 10 (short_regime, T=400) 10
+#           divergences, R-hat 1.018; at 0.99 R-hat 1.012, ESS 174
+# Pooled: coverage 0.911 (sd over studies 0.007), 3.2 binomial sds (0.015) from the
+# band's upper end and 5.4 from its lower; gates 61/64 (95.3 %): macro and prior 32/32,
+# the hard cases 29/32. A study of 16 passes the acceptance's 95 % only with 16/16 (1 of
+# the 4 did), so the test asserts it on the well-identified cases and bounds the hard
+# ones: at 3 failures in 32 hard fits, more than 4 of a study's 8 fail 1 study in 3000
+# (1 in 350 at a failure rate of 0.15).
+# (Before the remedy refit, seed 2's short-regime fit failed too: 2 of 32 hard fits.)
 # Before the ordering gap (the helper's studies, 2 chains, no refit rule; first 12
 # datasets of study seeds 1, 2, 3):
 #   seed 1: coverage 0.930, gates 11/12 (dataset 11, close_means: R-hat 1.074, bulk ESS
@@ -342,11 +347,6 @@ def test_recovery_truths_lkj_marginals() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("RUN_VAR_RECOVERY") != "1",
-    reason="opt-in (RUN_VAR_RECOVERY=1): 16 VAR fits, ~11 min on 2 cores, more than CI "
-    "can spare (measurements above)",
-)
 def test_var_interval_coverage_and_gates() -> None:
     hits: list[bool] = []
     gates: dict[str, list[bool]] = {}
@@ -359,9 +359,13 @@ def test_var_interval_coverage_and_gates() -> None:
         seed = int(rng.integers(1e6))
         res = mod.fit(draws=1000, tune=1000, chains=2, random_seed=seed, progressbar=False)
         refit = not res.diagnostics.passed
-        if refit:  # what a failed gate tells the user: fit longer
+        if refit:  # what the failed gate tells the user (Diagnostics.remedy)
             print(f"dataset {i}: " + "; ".join(res.diagnostics.failures()) + "; refitting")
-            res = mod.fit(draws=2000, tune=2000, chains=2, random_seed=seed + 1, progressbar=False)
+            divergent = not res.diagnostics.gates["divergences"]
+            steps = {"target_accept": REFIT_TARGET_ACCEPT} if divergent else {}
+            res = mod.fit(
+                draws=2000, tune=2000, chains=2, random_seed=seed + 1, progressbar=False, **steps
+            )
         gates.setdefault(case, []).append(bool(res.diagnostics.passed))
         if not res.diagnostics.passed:
             print(f"dataset {i}: " + "; ".join(res.diagnostics.failures()))
@@ -392,3 +396,5 @@ def test_var_interval_coverage_and_gates() -> None:
     )
     assert COVERAGE_BAND[0] <= coverage <= COVERAGE_BAND[1]
     assert np.mean(asserted) >= MIN_PASS_RATE
+    hard = [g for c in HARD_CASES for g in gates[c]]
+    assert len(hard) - sum(hard) <= MAX_HARD_FAILURES
