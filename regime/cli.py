@@ -801,16 +801,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:  # console script and ``python -m regime``
-    # A fit builds and rewrites large PyTensor graphs: at the default thresholds
+    # A fit builds and rewrites large PyTensor graphs: at CPython's default thresholds
     # (700, 10, 10) the collector ran 1700 times in a warm demo and walked every
     # object 9 times, 1.8 s in all. Collecting young objects every 50 000
     # allocations instead saves about a second per run (measured), for a few MB.
-    # Processes forked for the hold-out fits and chains inherit it.
+    # Processes forked for the hold-out fits and chains inherit it (Dask's spawned
+    # backtest workers do not). Tuned on CPython 3.11's generational collector.
     gc.set_threshold(GC_YOUNG, 10, 10)
     code = main()
-    # The interpreter's teardown collects every object the run left behind (PyTensor
-    # graphs, numba's code): 1.3-1.6 s after a fit. Nothing is left to collect for, so
-    # frozen objects are freed without the collector walking them again and again.
+    # The interpreter's teardown ran the collector over everything the run left behind
+    # (PyTensor graphs, numba's code): 1.3-1.6 s after a fit. Frozen, those objects are
+    # not walked again; cyclic garbage still pending is then never finalized, which
+    # nothing in regime relies on (files are closed and renamed by then).
     gc.freeze()
     if code == EXIT_INTERRUPTED and threading.current_thread() is threading.main_thread():
         # reported once; another Ctrl-C while the interpreter shuts down (joining

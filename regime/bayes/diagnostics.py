@@ -88,6 +88,13 @@ class Diagnostics:
             )
         return "Fit longer (more draws and tune)"
 
+    def refit_settings(self, draws: int, tune: int, target_accept: float) -> dict[str, Any]:
+        """Sampler settings for a second fit that follows :meth:`remedy`: twice the draws
+        and tuning, and after divergences a target of at least ``REFIT_TARGET_ACCEPT``."""
+        if not self.gates.get("divergences", True):
+            target_accept = max(target_accept, REFIT_TARGET_ACCEPT)
+        return {"draws": 2 * draws, "tune": 2 * tune, "target_accept": target_accept}
+
     def warnings(self) -> list[str]:
         """Problems that pass the gates but deserve a look (isolated divergences)."""
         if self.divergences and self.gates.get("divergences", True):

@@ -259,6 +259,10 @@ def test_failed_gates_name_their_remedy() -> None:
         gates={**ok, "divergences": False},
     )
     assert f"target_accept towards {REFIT_TARGET_ACCEPT}" in div.remedy()
+    longer = {"draws": 2000, "tune": 1000, "target_accept": 0.9}
+    assert slow.refit_settings(1000, 500, 0.9) == longer
+    assert div.refit_settings(1000, 1000, 0.9)["target_accept"] == REFIT_TARGET_ACCEPT
+    assert div.refit_settings(1000, 1000, 0.995)["target_accept"] == 0.995  # never lowered
     with pytest.raises(ModelCheckError, match="target_accept.*--allow-unconverged"):
         _gate(div.to_dict(), allow=False)
     _gate(div.to_dict(), allow=True)  # a warning only

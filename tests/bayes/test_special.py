@@ -105,7 +105,11 @@ def test_graph_keys_are_the_same_in_every_process() -> None:
         )
         for seed in (1, 2)
     ]
-    outs = [p.communicate(timeout=600)[0] for p in procs]
+    try:
+        outs = [p.communicate(timeout=600)[0] for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
     assert all(p.returncode == 0 for p in procs)
     first, second = (json.loads(o.strip().splitlines()[-1]) for o in outs)
     assert first == second
