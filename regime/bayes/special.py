@@ -13,30 +13,22 @@ the recurrence psi(x) = psi(x + 1) - 1/x up to x >= 10, then the asymptotic seri
 1/x^2 with Bernoulli-number coefficients to x^-14 (the first term left out is 4.4e-17 at
 x = 10). Checked against ``scipy.special.psi`` in ``tests/bayes/test_special.py``.
 
-PyTensor's cache locator looks at the key, not the source: the key carries a hash of
-this function's source and coefficients, so an edit cannot leave a stale digamma inside
-cached graphs.
+PyTensor's cache locator looks at the key, not the source: the key carries
+:func:`regime.bayes.hmm.kernel_version` of this function (coefficients included), as the
+model's own Ops do, so an edit cannot leave a stale digamma inside cached graphs.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import inspect
 import math
 from typing import Any
 
 import numba
-import numpy as np
 from pytensor.link.numba.dispatch import basic as numba_basic
 from pytensor.link.numba.dispatch.scalar import scalar_op_cache_key
 from pytensor.scalar.math import Psi
 
-# B_2k / (2k) for k = 1..7: psi(x) ~ log x - 1/(2x) - sum_k B_2k / (2k x^2k)
-_ASYMPTOTIC = np.array(
-    [1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 12], dtype=np.float64
-)
-_SHIFT_TO = 10.0  # the recurrence moves x up to here before the series
+from regime.bayes.hmm import kernel_version
 
 
 @numba.njit(cache=True)
@@ -58,20 +50,16 @@ def digamma(x: float) -> float:
         r = x - round(x)
         out = -math.pi / math.tan(math.pi * r)
         x = 1.0 - x
-    while x < _SHIFT_TO:
+    while x < 10.0:  # the recurrence, up to where the series needs only 7 terms
         out -= 1.0 / x
         x += 1.0
+    # psi(x) ~ log x - 1/(2x) - sum_k B_2k / (2k x^2k), k = 1..7, in Horner form
     z = 1.0 / (x * x)
-    series = 0.0
-    for c in _ASYMPTOTIC[::-1]:
-        series = series * z + c
+    series = (1 / 12) + z * (
+        (-1 / 120)
+        + z * ((1 / 252) + z * ((-1 / 240) + z * ((1 / 132) + z * ((-691 / 32760) + z * (1 / 12)))))
+    )
     return out + math.log(x) - 0.5 / x - z * series
-
-
-@functools.cache
-def _source_hash() -> str:
-    body = inspect.getsource(digamma.py_func).encode() + _ASYMPTOTIC.tobytes()
-    return hashlib.sha256(body + repr(_SHIFT_TO).encode()).hexdigest()[:16]
 
 
 _PYTENSOR_PSI: Any = None  # what PyTensor dispatched Psi to before register()
@@ -81,7 +69,8 @@ def _funcify_psi(op: Any, node: Any, **kwargs: Any) -> tuple[Any, str | None]:
     dtypes = [v.type.dtype for v in (*node.inputs, *node.outputs)]
     if any(d != "float64" for d in dtypes):  # float32 or integer inputs: PyTensor's own
         return _PYTENSOR_PSI(op, node=node, **kwargs)  # type: ignore[no-any-return]
-    return digamma, scalar_op_cache_key(op, implementation="regime.digamma", src=_source_hash())
+    key = scalar_op_cache_key(op, implementation="regime.digamma", src=kernel_version(digamma))
+    return digamma, key
 
 
 def register() -> None:
