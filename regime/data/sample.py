@@ -50,7 +50,7 @@ Fed change sd, pp; lag-1 ac     0.33; 0.48    0.35; 0.56    0.37+-0.02; 0.60+-0.
 CPI YoY change sd, pp; ac       0.40; 0.43    0.38; 0.47    0.40+-0.02; 0.50+-0.05
 dollar log change sd, %; ac     1.32; 0.40    1.28; 0.32    1.38+-0.05; 0.37+-0.04
 relative return mean / sd, %    0.02 / 2.97   0.11 / 3.10   0.06+-0.12 / 2.98+-0.09
-relative return lag-1 ac        -0.04         0.06          -
+relative return lag-1 ac        -0.04         0.06          0.03+-0.05
 share of months easing          -             0.50          0.50+-0.03
 mean regime spell, months       -             22            22+-4
 ==============================  ============  ============  =====================
