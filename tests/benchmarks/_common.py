@@ -1,10 +1,12 @@
-"""Helpers shared by the benchmarks: timing and JSON output."""
+"""Helpers shared by the benchmarks: timing, the machine's parallel capacity, JSON output."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -37,3 +39,33 @@ def write_json(name: str, payload: dict[str, Any], out: Path | None = None) -> P
     path.write_text(json.dumps(payload, indent=2, default=float))
     print(json.dumps(payload, indent=2, default=float))
     return path
+
+
+def _spin(n: int = 5_000_000) -> int:
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def parallel_capacity(repeat: int = 3) -> float:
+    """What 2 processes gain over 1 on this machine right now: a pure-Python
+    CPU-bound control, two units of work serially vs in two forked processes.
+    About 2 on an idle 2-core machine, about 1 when other jobs hold a core. It
+    bounds what parallel work in the same run can gain (the model benchmark's two
+    chains, the demo's concurrent fits)."""
+    ctx = mp.get_context("fork")
+    ratios = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        _spin()
+        _spin()
+        serial = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        procs = [ctx.Process(target=_spin) for _ in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        ratios.append(serial / (time.perf_counter() - t0))
+    return float(statistics.median(ratios))

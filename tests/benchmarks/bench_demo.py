@@ -9,7 +9,10 @@ compile caches: the cold run points ``NUMBA_CACHE_DIR`` and PyTensor's
 runs reuse the folders the cold run filled. Recorded per run: wall seconds and
 CPU seconds (user + sys of the run and every process it waited for, forked workers
 included). On a shared machine wall times are contended: the load averages before
-and after are recorded with them, and CPU seconds are the comparable figure.
+and after are recorded with them, and CPU seconds are the comparable figure. The
+machine's parallel capacity (what two processes gain over one on a pure-Python
+control, about 2 when both cores are free) is measured before the cold run and after
+the last warm one: the demo runs its fits in two or three processes at once.
 
 Targets (issue 13): cold <= 90 s, warm <= 30 s wall on 2 cores.
 """
@@ -26,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.benchmarks._common import write_json
+from tests.benchmarks._common import parallel_capacity, write_json
 
 TARGETS = {"cold_s": 90.0, "warm_s": 30.0}
 ROOT = Path(__file__).resolve().parents[2]  # the checkout whose ``regime`` is measured
@@ -69,10 +72,12 @@ def run_demo(workdir: Path, cache: Path) -> dict[str, Any]:
 
 
 def main(out: Path | None = None, warm_runs: int = 1) -> dict[str, Any]:
+    capacity = [parallel_capacity()]
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"  # empty: the first run is cold
         cold = run_demo(Path(tmp) / "cold", cache)
         warm = [run_demo(Path(tmp) / f"warm{i}", cache) for i in range(warm_runs)]
+    capacity.append(parallel_capacity())
     best = min(warm, key=lambda r: r["wall_s"])
     result = {
         "command": "regime demo",
@@ -80,6 +85,7 @@ def main(out: Path | None = None, warm_runs: int = 1) -> dict[str, Any]:
         "cold": cold,
         "warm": best,
         "warm_runs": warm,
+        "machine_parallel_capacity_before_after": capacity,
         "targets": TARGETS,
         "meets_targets": cold["wall_s"] <= TARGETS["cold_s"]
         and best["wall_s"] <= TARGETS["warm_s"],

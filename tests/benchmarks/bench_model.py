@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tests.benchmarks._common import write_json
+from tests.benchmarks._common import parallel_capacity, write_json
 
 K, T, SEED = 3, 800, 42
 TARGETS = {
@@ -142,37 +142,6 @@ def chains_serial_vs_parallel(repeat: int = 2) -> dict[str, Any]:
         "serial_cpu_s_all": cpu[1],
         "parallel_cpu_s_all": cpu[2],
     }
-
-
-def _spin(n: int = 5_000_000) -> int:
-    total = 0
-    for i in range(n):
-        total += i
-    return total
-
-
-def parallel_capacity(repeat: int = 3) -> float:
-    """What 2 processes gain over 1 on this machine right now: a pure-Python
-    CPU-bound control, two units of work serially vs in two forked processes.
-    About 2 on an idle 2-core machine, about 1 when other jobs hold a core; it
-    bounds ``chains_serial_vs_parallel.speedup`` measured in the same run."""
-    import multiprocessing as mp
-
-    ctx = mp.get_context("fork")
-    ratios = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        _spin()
-        _spin()
-        serial = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        procs = [ctx.Process(target=_spin) for _ in range(2)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join()
-        ratios.append(serial / (time.perf_counter() - t0))
-    return float(np.median(ratios))
 
 
 def _cpu_s() -> float:
