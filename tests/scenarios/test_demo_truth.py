@@ -206,7 +206,8 @@ def posterior_spread(res: Any, features: Any) -> tuple[dict[str, Spread], float]
 
     post = res.idata.posterior
     n_draws = post.sizes["chain"] * post.sizes["draw"]
-    names = [s.name for s in builtin_scenarios()]
+    specs = builtin_scenarios()  # parsed once, not per run
+    names = [s.name for s in specs]
     means = np.zeros((POST_DRAWS, 2, len(names)))
     log_ev = np.zeros((POST_DRAWS, 2, len(names)))
     forecast = conditional.conditional_forecast
@@ -224,7 +225,7 @@ def posterior_spread(res: Any, features: Any) -> tuple[dict[str, Spread], float]
                 mp.setattr(conditional, "conditional_forecast", recording)
                 ds = run(
                     res,
-                    builtin_scenarios(),
+                    specs,
                     n_samples=POST_SAMPLES,
                     seed=RUN_SEED + 1 + 2 * int(j) + r,
                     features=features,
@@ -246,7 +247,7 @@ def posterior_spread(res: Any, features: Any) -> tuple[dict[str, Spread], float]
         n: Spread(float(sd[i]), float(np.sqrt(noise[:, i].mean())), float(ess[i]))
         for i, n in enumerate(names)
     }
-    named = [i for i, n in enumerate(names) if not builtin_scenarios()[i].baseline]
+    named = [i for i, s in enumerate(specs) if not s.baseline]
     avg = m[:, named].mean(axis=1)
     avg_noise = ((means[:, 0, named] - means[:, 1, named]).mean(axis=1) ** 2 / 4.0).mean()
     return out, float(np.sqrt(max(float(avg.var(ddof=1) - avg_noise), 0.0)))
